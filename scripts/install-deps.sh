@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build and test user_upsert:
+# PostgreSQL 15 server headers (PGXS) and Boost.Test. Idempotent; needs root.
+set -euo pipefail
+need=()
+dpkg -s postgresql-server-dev-15 >/dev/null 2>&1 || need+=(postgresql-server-dev-15)
+dpkg -s libboost-test-dev >/dev/null 2>&1 || need+=(libboost-test-dev)
+dpkg -s postgresql-15 >/dev/null 2>&1 || need+=(postgresql-15)
+if [ ${#need[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi

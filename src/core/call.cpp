@@ -1,0 +1,130 @@
+/*
+ * call.cpp
+ *	  Wire adapters around payload.cpp and plan.cpp.
+ *
+ * IDENTIFICATION
+ *	  src/core/call.cpp
+ */
+#include "core/call.hpp"
+
+#include "core/payload.hpp"
+#include "core/plan.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#ifdef POSTGRES_H
+#error "src/core must not include PostgreSQL headers"
+#endif
+
+namespace uu::core {
+
+namespace {
+
+Payload
+read_payload(TokenSpan tokens, const Config &config) {
+	return parse_payload(json_from_tokens(tokens, kMaxPayloadDepth), config);
+}
+
+std::vector<IdentityPair>
+pairs(std::uint32_t n, const IdentityRef *refs) {
+	std::vector<IdentityPair> out;
+	out.reserve(n);
+	for (std::uint32_t i = 0; i < n; i++)
+		out.emplace_back(refs[i].kind, refs[i].value);
+	return out;
+}
+
+const char *
+copy_optional(const std::optional<std::string> &s, Allocator &allocator) {
+	return s ? allocator.copy(*s) : nullptr;
+}
+
+} // namespace
+
+PreparedCall
+prepare_call(TokenSpan tokens, const Config &config, Allocator &allocator) {
+	const Payload payload = read_payload(tokens, config);
+	const std::vector<Identity> identities = payload.identities();
+
+	std::vector<std::uint64_t> keys;
+	keys.reserve(identities.size() + 1);
+	for (const auto &identity : identities)
+		keys.push_back(identity_lock_key(identity_kind_name(identity.kind), identity.value));
+	if (payload.id)
+		keys.push_back(identity_lock_key("id", *payload.id));
+	std::sort(keys.begin(), keys.end());
+	keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+
+	PreparedCall call{};
+	call.nlocks = static_cast<std::uint32_t>(keys.size());
+	call.lock_keys = allocator.array<std::uint64_t>(keys.size());
+	std::copy(keys.begin(), keys.end(), call.lock_keys);
+	call.nidentities = static_cast<std::uint32_t>(identities.size());
+	call.identities = allocator.array<PayloadIdentity>(identities.size());
+	for (std::size_t i = 0; i < identities.size(); i++)
+		call.identities[i] = PayloadIdentity{identity_kind_name(identities[i].kind),
+		                                     allocator.copy(identities[i].value), allocator.copy(identities[i].field)};
+	call.id = payload.id ? allocator.copy(*payload.id) : nullptr;
+	return call;
+}
+
+WritePlan
+plan_call(TokenSpan tokens, const Config &config, const Lookup &lookup, Allocator &allocator) {
+	const Payload payload = read_payload(tokens, config);
+	const std::size_t nidentities = payload.identities().size();
+
+	IdLookup id;
+	id.state = static_cast<IdLookup::State>(lookup.id_state);
+	if (lookup.id_owner)
+		id.owner = lookup.id_owner;
+	std::vector<IdentityOwner> owner_of(nidentities);
+	for (std::size_t i = 0; i < nidentities; i++) {
+		if (lookup.identity_owner[i])
+			owner_of[i].owner = lookup.identity_owner[i];
+		owner_of[i].deleted = lookup.identity_owner_deleted[i];
+	}
+	std::vector<StoredUser> owners;
+	for (std::uint32_t i = 0; i < lookup.nowners; i++)
+		owners.push_back(StoredUser{json_from_tokens(lookup.owners[i].row, kMaxPayloadDepth + 8),
+		                            pairs(lookup.owners[i].nidentities, lookup.owners[i].identities)});
+
+	const Plan plan = plan_upsert(payload, config, id, owner_of, owners);
+
+	WritePlan out{};
+	out.action = action_name(plan.action);
+	out.user_id = plan.user_id.empty() ? nullptr : allocator.copy(plan.user_id);
+	out.write_row = plan.write_row;
+	out.insert = plan.insert;
+	if (plan.write_row) {
+		const RowValues &row = plan.row;
+		out.kind = allocator.copy(row.kind);
+		out.has_fid = row.fid.has_value();
+		out.fid = row.fid.value_or(0);
+		out.primary_address = copy_optional(row.primary_address, allocator);
+		out.agent_id = copy_optional(row.agent_id, allocator);
+		out.email = copy_optional(row.email, allocator);
+		out.username = copy_optional(row.username, allocator);
+		out.display_name = copy_optional(row.display_name, allocator);
+		out.avatar_url = copy_optional(row.avatar_url, allocator);
+		out.attrs = json_to_tokens(row.attrs, allocator);
+		out.has_observed_at = row.observed_at.has_value();
+		out.observed_at = row.observed_at.value_or(0);
+	}
+	out.nlink = static_cast<std::uint32_t>(plan.link.size());
+	out.link = allocator.array<IdentityRef>(plan.link.size());
+	for (std::size_t i = 0; i < plan.link.size(); i++)
+		out.link[i] = IdentityRef{allocator.copy(plan.link[i].first), allocator.copy(plan.link[i].second)};
+	return out;
+}
+
+TokenSpan
+answer_call(const char *action, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
+            Allocator &allocator) {
+	Json result = Json::object();
+	result.set("action", Json::string(action));
+	result.set("user", user_document(json_from_tokens(row, kMaxPayloadDepth + 8), pairs(nidentities, identities)));
+	return json_to_tokens(result, allocator);
+}
+
+} // namespace uu::core

@@ -1,0 +1,79 @@
+/*
+ * call.hpp
+ *	  The C++ phases of one user_upsert() call, as functions of wire data:
+ *	  prepare (payload -> what to lock and look up), plan (payload + what the
+ *	  glue found -> what to write), answer (written row -> result document).
+ *
+ * IDENTIFICATION
+ *	  src/core/call.hpp
+ */
+#pragma once
+
+#include "core/config.hpp"
+#include "core/wire.hpp"
+
+#include <cstdint>
+
+namespace uu::core {
+
+struct PayloadIdentity {
+	const char *kind;
+	const char *value;
+	const char *field;
+};
+
+struct PreparedCall {
+	std::uint32_t nlocks;
+	std::uint64_t *lock_keys; /* sorted, distinct: identities and "id" */
+	std::uint32_t nidentities;
+	PayloadIdentity *identities; /* in the order of DESIGN.md 4.2 */
+	const char *id;              /* normalized payload id or nullptr */
+};
+
+struct OwnerRecord {
+	TokenSpan row; /* to_jsonb() of the locked users row */
+	std::uint32_t nidentities;
+	IdentityRef *identities;
+};
+
+enum class IdState : std::uint8_t { Absent, NoRow, Live, Deleted };
+
+struct Lookup {
+	const char **identity_owner; /* parallel to PreparedCall::identities; nullptr: unowned */
+	bool *identity_owner_deleted;
+	IdState id_state;
+	const char *id_owner; /* IdState::Live: the live user the id resolves to */
+	std::uint32_t nowners;
+	OwnerRecord *owners; /* every distinct live owner, locked */
+};
+
+struct WritePlan {
+	const char *action;  /* "inserted", "updated", ... */
+	const char *user_id; /* nullptr: insert with a generated id */
+	bool write_row;
+	bool insert;
+	/* column values; nullptr is SQL NULL */
+	const char *kind;
+	bool has_fid;
+	std::int64_t fid;
+	const char *primary_address, *agent_id, *email, *username, *display_name, *avatar_url;
+	TokenSpan attrs;
+	bool has_observed_at;
+	std::int64_t observed_at; /* microseconds since the Unix epoch */
+	std::uint32_t nlink;
+	IdentityRef *link;
+};
+
+static_assert(std::is_trivially_destructible_v<PreparedCall>);
+static_assert(std::is_trivially_destructible_v<Lookup>);
+static_assert(std::is_trivially_destructible_v<WritePlan>);
+
+PreparedCall prepare_call(TokenSpan payload, const Config &config, Allocator &allocator);
+
+WritePlan plan_call(TokenSpan payload, const Config &config, const Lookup &lookup, Allocator &allocator);
+
+/* {"action": action, "user": document of row + identities} */
+TokenSpan answer_call(const char *action, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
+                      Allocator &allocator);
+
+} // namespace uu::core

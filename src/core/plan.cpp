@@ -1,0 +1,368 @@
+/*
+ * plan.cpp
+ *	  Matching and the merge / fill / keep policies, field by field.
+ *
+ * IDENTIFICATION
+ *	  src/core/plan.cpp
+ */
+#include "core/plan.hpp"
+
+#include "core/error.hpp"
+#include "core/normalize.hpp"
+
+#include <algorithm>
+
+#ifdef POSTGRES_H
+#error "src/core must not include PostgreSQL headers"
+#endif
+
+namespace uu::core {
+
+namespace {
+
+[[noreturn]] void
+conflict(std::string field, std::string message, std::string detail, std::string hint = {}) {
+	throw Error(Error::Code::IdentityConflict, std::move(field), std::move(message), std::move(detail),
+	            std::move(hint));
+}
+
+const StoredUser &
+find_owner(const std::vector<StoredUser> &owners, const std::string &id) {
+	for (const auto &u : owners)
+		if (u.id() == id)
+			return u;
+	throw std::logic_error("owner " + id + " was not loaded");
+}
+
+std::string
+external_provider(const std::string &value) {
+	return value.substr(0, value.find(':'));
+}
+
+/* Applies a nullable text field under a policy. */
+void
+apply_text(std::optional<std::string> &stored, const TextField &field, Policy policy) {
+	if (field.absent() || policy == Policy::Keep)
+		return;
+	if (policy == Policy::Merge) {
+		if (field.is_null())
+			stored.reset();
+		else
+			stored = field.value;
+	} else if (field.has_value() && !stored)
+		stored = field.value;
+}
+
+Json
+apply_attrs(const Json &stored, const Payload &payload, Policy policy) {
+	if (payload.attrs_state == Payload::Attrs::Absent || policy == Policy::Keep)
+		return stored;
+	if (policy == Policy::Merge)
+		return payload.attrs_state == Payload::Attrs::Null ? Json::object() : merge_patch(stored, payload.attrs);
+	/* fill: add top-level keys the stored attrs lack, skipping nulls */
+	if (payload.attrs_state == Payload::Attrs::Null)
+		return stored;
+	Json result = stored.is_object() ? stored : Json::object();
+	for (const auto &[key, value] : payload.attrs.members())
+		if (!value.is_null() && !result.find(key))
+			result.set(key, value);
+	return result;
+}
+
+/*
+ * Links the payload's identities to `user` under merge or fill: a second fid,
+ * agent or subject of a provider is UU001, never an overwrite.
+ */
+std::vector<IdentityPair>
+identities_to_link(const Payload &payload, const Config &config, const StoredUser *user, RowValues &row) {
+	std::vector<IdentityPair> link;
+	const std::string who = user ? "user " + user->id() : "the new user";
+	if (payload.fid) {
+		std::string value = std::to_string(*payload.fid);
+		if (!row.fid) {
+			row.fid = payload.fid;
+			link.emplace_back("fid", value);
+		} else if (*row.fid != *payload.fid)
+			conflict("fid", "user already has a different fid",
+			         "User " + (user ? user->id() : std::string()) + " has fid " + std::to_string(*row.fid) +
+			             "; the payload gives fid " + value + ".",
+			         "A user has at most one fid; unlink the old one first with DELETE on user_upsert.identities.");
+	}
+	for (const auto &[provider, subject] : payload.external) {
+		std::string value = provider + ":" + subject;
+		bool owned = false;
+		if (user)
+			for (const auto &[kind, stored] : user->identities)
+				if (kind == "external" && external_provider(stored) == provider) {
+					if (stored != value)
+						conflict("external." + provider, "user already has a different subject for provider \"" +
+						                                     provider + "\"",
+						         "User " + user->id() + " has external identity " + stored +
+						             "; the payload gives " + value + ".",
+						         "A user has at most one subject per provider.");
+					owned = true;
+				}
+		if (!owned)
+			link.emplace_back("external", value);
+	}
+	if (payload.agent_id) {
+		if (!row.agent_id) {
+			row.agent_id = payload.agent_id;
+			link.emplace_back("agent", *payload.agent_id);
+		} else if (*row.agent_id != *payload.agent_id)
+			conflict("agent_id", "user already has a different agent_id",
+			         "User " + (user ? user->id() : std::string()) + " has agent_id " + *row.agent_id +
+			             "; the payload gives " + *payload.agent_id + ".",
+			         "A user has at most one agent_id.");
+	}
+	std::size_t wallets = user ? user->wallet_count() : 0;
+	std::vector<std::string> gained;
+	for (const auto &w : payload.all_wallets())
+		if (!user || !user->owns("wallet", w)) {
+			link.emplace_back("wallet", w);
+			gained.push_back(w);
+			wallets++;
+		}
+	if (wallets > static_cast<std::size_t>(config.max_wallets))
+		conflict("wallets", "too many wallets for one user",
+		         "The result would give " + who + " " + std::to_string(wallets) +
+		             " wallets; user_upsert.max_wallets is " + std::to_string(config.max_wallets) + ".");
+
+	/* primary_address, then the first gained wallet for a user without one */
+	apply_text(row.primary_address, payload.primary_address, payload.policy);
+	bool cleared = payload.policy == Policy::Merge && payload.primary_address.is_null();
+	if (!row.primary_address && !cleared && !gained.empty()) {
+		for (const auto &w : payload.wallets)
+			if (std::find(gained.begin(), gained.end(), w) != gained.end()) {
+				row.primary_address = w;
+				break;
+			}
+		if (!row.primary_address)
+			row.primary_address = gained.front();
+	}
+	return link;
+}
+
+} // namespace
+
+const char *
+action_name(Action action) {
+	switch (action) {
+	case Action::Inserted: return "inserted";
+	case Action::Updated: return "updated";
+	case Action::Unchanged: return "unchanged";
+	case Action::Merged: return "merged";
+	case Action::Stale: return "stale";
+	}
+	return "unknown";
+}
+
+std::string
+StoredUser::id() const {
+	return text("id").value_or(std::string());
+}
+
+std::optional<std::string>
+StoredUser::text(const char *column) const {
+	const Json *v = row.find(column);
+	if (!v || v->is_null())
+		return std::nullopt;
+	return v->text();
+}
+
+std::optional<std::int64_t>
+StoredUser::fid() const {
+	const Json *v = row.find("fid");
+	if (!v || v->is_null())
+		return std::nullopt;
+	return std::stoll(v->text());
+}
+
+std::optional<EpochMicros>
+StoredUser::timestamp(const char *column) const {
+	auto t = text(column);
+	if (!t)
+		return std::nullopt;
+	return parse_iso8601(*t);
+}
+
+bool
+StoredUser::owns(std::string_view kind, std::string_view value) const {
+	for (const auto &[k, v] : identities)
+		if (k == kind && v == value)
+			return true;
+	return false;
+}
+
+std::size_t
+StoredUser::wallet_count() const {
+	return static_cast<std::size_t>(std::count_if(identities.begin(), identities.end(),
+	                                              [](const IdentityPair &p) { return p.first == "wallet"; }));
+}
+
+RowValues
+RowValues::from(const StoredUser &user) {
+	RowValues r;
+	r.kind = user.text("kind").value_or("human");
+	r.fid = user.fid();
+	r.primary_address = user.text("primary_address");
+	r.agent_id = user.text("agent_id");
+	r.email = user.text("email");
+	r.username = user.text("username");
+	r.display_name = user.text("display_name");
+	r.avatar_url = user.text("avatar_url");
+	if (const Json *attrs = user.row.find("attrs"))
+		r.attrs = *attrs;
+	r.observed_at = user.timestamp("observed_at");
+	return r;
+}
+
+bool
+operator==(const RowValues &a, const RowValues &b) {
+	return a.kind == b.kind && a.fid == b.fid && a.primary_address == b.primary_address && a.agent_id == b.agent_id &&
+	       a.email == b.email && a.username == b.username && a.display_name == b.display_name &&
+	       a.avatar_url == b.avatar_url && a.attrs == b.attrs && a.observed_at == b.observed_at;
+}
+
+Plan
+plan_upsert(const Payload &payload, const Config &config, const IdLookup &id,
+            const std::vector<IdentityOwner> &identity_owner, const std::vector<StoredUser> &owners) {
+	const std::vector<Identity> identities = payload.identities();
+
+	if (id.state == IdLookup::State::Deleted)
+		conflict("id", "user " + *payload.id + " is deleted", "A deleted user cannot be written by user_upsert().");
+	for (std::size_t i = 0; i < identities.size(); i++)
+		if (identity_owner[i].deleted)
+			conflict(identities[i].field, "identity belongs to a deleted user",
+			         "Key (" + std::string(identity_kind_name(identities[i].kind)) + ", " + identities[i].value +
+			             ") belongs to deleted user " + identity_owner[i].owner + ".");
+
+	/* Distinct live owners in the order of 4.2: id, then the identities. */
+	std::vector<std::string> order;
+	auto add_owner = [&](const std::string &owner) {
+		if (!owner.empty() && std::find(order.begin(), order.end(), owner) == order.end())
+			order.push_back(owner);
+	};
+	if (id.state == IdLookup::State::Live)
+		add_owner(id.owner);
+	for (const auto &o : identity_owner)
+		add_owner(o.owner);
+
+	Plan plan;
+
+	/* Stale protection comes before anything else. */
+	if (payload.observed_at && !order.empty()) {
+		std::optional<EpochMicros> newest;
+		for (const auto &owner : order) {
+			auto t = find_owner(owners, owner).timestamp("observed_at");
+			if (t && (!newest || *t > *newest))
+				newest = t;
+		}
+		if (newest && *payload.observed_at < *newest) {
+			plan.action = Action::Stale;
+			plan.user_id = order.front();
+			return plan;
+		}
+	}
+
+	if (order.empty()) {
+		plan.action = Action::Inserted;
+		plan.insert = plan.write_row = true;
+		plan.user_id = payload.id.value_or(std::string());
+		RowValues &row = plan.row;
+		row.kind = payload.kind.value_or(payload.agent_id ? "agent" : "human");
+		Policy policy = payload.policy == Policy::Keep ? Policy::Merge : payload.policy;
+		Payload creating = payload;
+		creating.policy = policy;
+		plan.link = identities_to_link(creating, config, nullptr, row);
+		apply_text(row.email, payload.email, policy);
+		apply_text(row.username, payload.username, policy);
+		apply_text(row.display_name, payload.display_name, policy);
+		apply_text(row.avatar_url, payload.avatar_url, policy);
+		row.attrs = apply_attrs(Json::object(), payload, policy);
+		row.observed_at = payload.observed_at;
+		return plan;
+	}
+
+	if (id.state == IdLookup::State::NoRow)
+		conflict("id", "payload id names no user but its identities belong to user " + order.front(),
+		         "Id " + *payload.id + " names no row, and the identities of the payload belong to user " +
+		             order.front() + ".",
+		         "Omit \"id\", or give the id of the user that owns the identities.");
+
+	if (order.size() > 1) {
+		if (payload.policy == Policy::Keep) {
+			plan.action = Action::Unchanged;
+			plan.user_id = order.front();
+			return plan;
+		}
+		std::string detail = "The payload's identities belong to users";
+		for (std::size_t i = 0; i < order.size(); i++)
+			detail += (i ? ", " : " ") + order[i];
+		detail += ":";
+		for (std::size_t i = 0; i < identities.size(); i++)
+			if (!identity_owner[i].owner.empty())
+				detail += " (" + std::string(identity_kind_name(identities[i].kind)) + ", " + identities[i].value +
+				          ") belongs to " + identity_owner[i].owner + ";";
+		detail.back() = '.';
+		conflict("", "payload identities belong to several users", detail,
+		         "Merging users is not available in this version.");
+	}
+
+	const StoredUser &user = find_owner(owners, order.front());
+	plan.user_id = order.front();
+	if (payload.policy == Policy::Keep) {
+		plan.action = Action::Unchanged;
+		return plan;
+	}
+
+	const RowValues before = RowValues::from(user);
+	RowValues row = before;
+	plan.link = identities_to_link(payload, config, &user, row);
+	apply_text(row.email, payload.email, payload.policy);
+	apply_text(row.username, payload.username, payload.policy);
+	apply_text(row.display_name, payload.display_name, payload.policy);
+	apply_text(row.avatar_url, payload.avatar_url, payload.policy);
+	if (payload.policy == Policy::Merge && payload.kind)
+		row.kind = *payload.kind;
+	row.attrs = apply_attrs(before.attrs, payload, payload.policy);
+	if (payload.observed_at && (!row.observed_at || *payload.observed_at > *row.observed_at))
+		row.observed_at = payload.observed_at;
+
+	if (row == before && plan.link.empty()) {
+		plan.action = Action::Unchanged;
+		return plan;
+	}
+	plan.action = Action::Updated;
+	plan.write_row = true;
+	plan.row = std::move(row);
+	return plan;
+}
+
+Json
+user_document(const Json &row, const std::vector<IdentityPair> &identities) {
+	Json doc = row;
+	std::vector<std::string> wallets;
+	std::vector<IdentityPair> external;
+	for (const auto &[kind, value] : identities) {
+		if (kind == "wallet")
+			wallets.push_back(value);
+		else if (kind == "external") {
+			auto colon = value.find(':');
+			external.emplace_back(value.substr(0, colon), value.substr(colon + 1));
+		}
+	}
+	std::sort(wallets.begin(), wallets.end());
+	std::sort(external.begin(), external.end());
+	Json wallet_array = Json::array();
+	for (auto &w : wallets)
+		wallet_array.push(Json::string(std::move(w)));
+	Json external_object = Json::object();
+	for (auto &[provider, subject] : external)
+		external_object.set(std::move(provider), Json::string(std::move(subject)));
+	doc.set("wallets", std::move(wallet_array));
+	doc.set("external", std::move(external_object));
+	return doc;
+}
+
+} // namespace uu::core

@@ -1,0 +1,192 @@
+/*
+ * timestamp.cpp
+ *	  Strict ISO 8601 and epoch-millisecond parsing for observed_at.
+ *
+ * IDENTIFICATION
+ *	  src/core/timestamp.cpp
+ */
+#include "core/timestamp.hpp"
+
+#include <cstdio>
+
+#ifdef POSTGRES_H
+#error "src/core must not include PostgreSQL headers"
+#endif
+
+namespace uu::core {
+
+namespace {
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), Howard Hinnant's algorithm. */
+std::int64_t
+days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+	y -= m <= 2;
+	const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = static_cast<unsigned>(y - era * 400);
+	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+void
+civil_from_days(std::int64_t z, int &y, unsigned &m, unsigned &d) {
+	z += 719468;
+	const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	const unsigned doe = static_cast<unsigned>(z - era * 146097);
+	const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	const std::int64_t yy = static_cast<std::int64_t>(yoe) + era * 400;
+	const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	const unsigned mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = static_cast<int>(yy + (m <= 2));
+}
+
+bool
+is_leap(int y) {
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+unsigned
+days_in_month(int y, unsigned m) {
+	static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+class Cursor {
+public:
+	explicit Cursor(std::string_view s) : s_(s) {}
+	bool done() const { return pos_ == s_.size(); }
+	char peek() const { return done() ? '\0' : s_[pos_]; }
+	bool eat(char c) {
+		if (peek() != c || done())
+			return false;
+		pos_++;
+		return true;
+	}
+	/* Exactly n digits. */
+	bool digits(int n, int &out) {
+		out = 0;
+		for (int i = 0; i < n; i++) {
+			char c = peek();
+			if (done() || c < '0' || c > '9')
+				return false;
+			out = out * 10 + (c - '0');
+			pos_++;
+		}
+		return true;
+	}
+	bool is_digit() const { return !done() && peek() >= '0' && peek() <= '9'; }
+	void skip() { pos_++; }
+
+private:
+	std::string_view s_;
+	std::size_t pos_ = 0;
+};
+
+constexpr std::int64_t kMicrosPerSecond = 1000000;
+constexpr std::int64_t kMinMicros = -62135596800LL * kMicrosPerSecond;          /* 0001-01-01T00:00:00Z */
+constexpr std::int64_t kMaxMicros = 253402300800LL * kMicrosPerSecond - 1;      /* 9999-12-31T23:59:59.999999Z */
+
+} // namespace
+
+std::optional<EpochMicros>
+parse_iso8601(std::string_view text) {
+	Cursor c(text);
+	int year, month, day, hour, minute, second = 0;
+	if (!c.digits(4, year) || !c.eat('-') || !c.digits(2, month) || !c.eat('-') || !c.digits(2, day))
+		return std::nullopt;
+	if (!c.eat('T') && !c.eat('t') && !c.eat(' '))
+		return std::nullopt;
+	if (!c.digits(2, hour) || !c.eat(':') || !c.digits(2, minute))
+		return std::nullopt;
+	std::int64_t micros = 0;
+	if (c.eat(':')) {
+		if (!c.digits(2, second))
+			return std::nullopt;
+		if (c.eat('.') || c.eat(',')) {
+			if (!c.is_digit())
+				return std::nullopt;
+			std::int64_t scale = 100000;
+			while (c.is_digit()) {
+				if (scale > 0) {
+					micros += (c.peek() - '0') * scale;
+					scale /= 10;
+				}
+				c.skip();
+			}
+		}
+	}
+	if (year < 1 || month < 1 || month > 12 || day < 1 || static_cast<unsigned>(day) > days_in_month(year, month) ||
+	    hour > 23 || minute > 59 || second > 59)
+		return std::nullopt;
+
+	int offset_minutes = 0;
+	if (c.eat('Z') || c.eat('z')) {
+	} else if (c.peek() == '+' || c.peek() == '-') {
+		int sign = c.peek() == '-' ? -1 : 1;
+		c.skip();
+		int oh, om = 0;
+		if (!c.digits(2, oh))
+			return std::nullopt;
+		if (c.eat(':')) {
+			if (!c.digits(2, om))
+				return std::nullopt;
+		} else if (c.is_digit()) {
+			if (!c.digits(2, om))
+				return std::nullopt;
+		}
+		if (oh > 15 || om > 59)
+			return std::nullopt;
+		offset_minutes = sign * (oh * 60 + om);
+	} else
+		return std::nullopt; /* a time zone is required */
+	if (!c.done())
+		return std::nullopt;
+
+	std::int64_t seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
+	                       static_cast<std::int64_t>(offset_minutes) * 60;
+	std::int64_t result = seconds * kMicrosPerSecond + micros;
+	if (result < kMinMicros || result > kMaxMicros)
+		return std::nullopt;
+	return result;
+}
+
+std::optional<EpochMicros>
+parse_epoch_millis(std::string_view text) {
+	bool negative = false;
+	std::size_t i = 0;
+	if (i < text.size() && text[i] == '-') {
+		negative = true;
+		i++;
+	}
+	if (i == text.size() || text.size() - i > 15)
+		return std::nullopt;
+	std::int64_t ms = 0;
+	for (; i < text.size(); i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return std::nullopt;
+		ms = ms * 10 + (text[i] - '0');
+	}
+	std::int64_t micros = (negative ? -ms : ms) * 1000;
+	if (micros < kMinMicros || micros > kMaxMicros)
+		return std::nullopt;
+	return micros;
+}
+
+std::string
+format_iso8601_utc(EpochMicros t) {
+	std::int64_t seconds = t >= 0 ? t / kMicrosPerSecond : (t - kMicrosPerSecond + 1) / kMicrosPerSecond;
+	std::int64_t micros = t - seconds * kMicrosPerSecond;
+	std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+	std::int64_t rem = seconds - days * 86400;
+	int y;
+	unsigned m, d;
+	civil_from_days(days, y, m, d);
+	char buf[48];
+	std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06d+00:00", y, m, d, static_cast<int>(rem / 3600),
+	              static_cast<int>(rem % 3600 / 60), static_cast<int>(rem % 60), static_cast<int>(micros));
+	return buf;
+}
+
+} // namespace uu::core

@@ -1,0 +1,64 @@
+/*
+ * boundary.hpp
+ *	  The one door between C++ and PostgreSQL error handling.
+ *
+ *	  cxx_phase() runs C++ work that must not call anything that can ereport:
+ *	  every exception is caught, copied into fixed POD storage, and reported
+ *	  with ereport() only after the catch block has closed. palloc_allocator()
+ *	  gives the core memory in a PostgreSQL context without ever longjmp'ing
+ *	  (it uses MCXT_ALLOC_NO_OOM and throws std::bad_alloc instead).
+ *
+ * IDENTIFICATION
+ *	  src/pg/boundary.hpp
+ */
+#pragma once
+
+#include "core/error.hpp"
+#include "core/wire.hpp"
+
+#include <exception>
+#include <new>
+#include <type_traits>
+
+namespace uu::pg {
+
+/* Copies the exception in flight into the POD error box; called only from catch blocks. */
+void capture_core_error(const core::Error &e) noexcept;
+void capture_out_of_memory() noexcept;
+void capture_internal_error(const char *what) noexcept;
+
+/* ereport()s the captured error; `function` names the SQL function for internal errors. */
+[[noreturn]] void report_captured_error(const char *function);
+
+/* An Allocator handing out memory from `context` (a MemoryContext). */
+core::Allocator palloc_allocator(void *context);
+
+template <typename F>
+auto
+cxx_phase(const char *function, F &&work) -> decltype(work()) {
+	using Result = decltype(work());
+	static_assert(std::is_trivially_destructible_v<Result>,
+	              "data leaving a C++ phase must survive a longjmp: make it POD");
+	Result result{};
+	bool failed = false;
+	try {
+		result = work();
+	} catch (const core::Error &e) {
+		capture_core_error(e);
+		failed = true;
+	} catch (const std::bad_alloc &) {
+		capture_out_of_memory();
+		failed = true;
+	} catch (const std::exception &e) {
+		capture_internal_error(e.what());
+		failed = true;
+	} catch (...) {
+		capture_internal_error("unknown exception");
+		failed = true;
+	}
+	if (failed)
+		report_captured_error(function);
+	return result;
+}
+
+} // namespace uu::pg

@@ -1,0 +1,26 @@
+/*
+ * functions.cpp
+ *	  SQL-callable entry points: each is a thin shim over the code that does
+ *	  the work. The C symbol carries the SQL API version it implements.
+ *
+ * IDENTIFICATION
+ *	  src/pg/functions.cpp
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/jsonb.h"
+}
+
+#include "pg/upsert.hpp"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(user_upsert_user_upsert_1_0);
+}
+
+/* user_upsert.user_upsert(payload jsonb) returns jsonb */
+extern "C" Datum
+user_upsert_user_upsert_1_0(PG_FUNCTION_ARGS) {
+	PG_RETURN_JSONB_P(uu::pg::run_upsert(PG_GETARG_JSONB_P(0), "user_upsert()"));
+}

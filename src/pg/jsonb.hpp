@@ -1,0 +1,25 @@
+/*
+ * jsonb.hpp
+ *	  Jsonb <-> core tokens without a text round trip (JsonbIterator in,
+ *	  pushJsonbValue out, as contrib/jsonb_plpython does). Include after
+ *	  postgres.h. Both functions can ereport; call them only in PG phases.
+ *
+ * IDENTIFICATION
+ *	  src/pg/jsonb.hpp
+ */
+#pragma once
+
+#include "core/wire.hpp"
+
+namespace uu::pg {
+
+/*
+ * Flattens `jb` into tokens palloc'd in CurrentMemoryContext. Strings point
+ * into `jb`, which must outlive the tokens; numbers are numeric_out text.
+ */
+core::TokenSpan jsonb_to_tokens(Jsonb *jb);
+
+/* Builds a Jsonb in CurrentMemoryContext from tokens. */
+Jsonb *tokens_to_jsonb(core::TokenSpan span);
+
+} // namespace uu::pg

@@ -1,0 +1,148 @@
+/*
+ * locking.cpp
+ *	  The lock-order protocol of user_upsert.
+ *
+ *	  Two kinds of lock protect users:
+ *
+ *	  I  identity locks: one heavyweight advisory lock per identity a call
+ *	     touches (kind + normalized value, and "id" + uuid for a payload id),
+ *	     keyed by a 64-bit hash in a locktag space SQL cannot reach (advisory
+ *	     field4 = 3; pg_advisory_lock uses 1 and 2). They serialize every
+ *	     decision about who owns an identity: whoever holds I(x) sees every
+ *	     committed change to x's owner, so "look up, then insert" cannot race.
+ *	     They are taken as session locks so that the back-off below can give
+ *	     them up early, and they are released at commit or abort by a
+ *	     transaction callback, after the commit is visible to others.
+ *
+ *	  R  row locks on user_upsert.users (FOR UPDATE), taken on every live
+ *	     owner a call will read as its decision's input or write.
+ *
+ *	  The rules:
+ *	   1. A call takes all its I locks first, in ascending key order, holding
+ *	      no R lock of its own.
+ *	   2. It then looks up the owners and tries their R locks in ascending uuid
+ *	      order with SKIP LOCKED, stopping at the first busy row. With more than
+ *	      one owner the tries run in a subtransaction, so a busy row lets the
+ *	      call give back the rows it already locked.
+ *	   3. It never waits for an R lock while holding a lock of its own: when a
+ *	      row is busy it gives back its R locks (subtransaction rollback) and
+ *	      its I locks (released early), waits for the busy row in a
+ *	      subtransaction that it rolls back at once, and starts again at 1.
+ *	   4. Writes happen only with all the call's I and R locks held, and the
+ *	      locks stay until the transaction ends.
+ *
+ *	  Why no deadlock: a waits-for cycle needs every member to hold a lock
+ *	  while it waits. A call waits in two places only. In rule 1 it holds only
+ *	  I locks and waits for an I lock with a greater key, so the I waits of
+ *	  calls follow one global order and cannot close a cycle by themselves. In
+ *	  rule 3 it holds nothing, so it cannot be part of a cycle. Any other
+ *	  waiter that holds an R lock and waits for I (the triggers of a direct
+ *	  UPDATE, which hold the row before they run) waits for an I holder, and I
+ *	  holders never wait for R: the chain ends. So the extension's own paths
+ *	  cannot deadlock with each other.
+ *
+ *	  Limit: a transaction that calls user_upsert() several times keeps the
+ *	  locks of its earlier calls until it ends, so a later call is no longer
+ *	  "holding nothing" in rule 3; a cycle with another such transaction is
+ *	  then possible and PostgreSQL's deadlock detector breaks it (40P01).
+ *	  Single-call transactions, the normal case, cannot deadlock.
+ *
+ *	  Under REPEATABLE READ and SERIALIZABLE the owner lookup is also run
+ *	  against the latest snapshot; a difference means a concurrent commit the
+ *	  transaction cannot see, reported as 40001 (like ri_triggers.c's
+ *	  crosscheck). FOR UPDATE itself reports a concurrently updated row as 40001.
+ *
+ * IDENTIFICATION
+ *	  src/pg/locking.cpp
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/memutils.h"
+}
+
+#include "pg/locking.hpp"
+
+namespace uu::pg {
+
+namespace {
+
+/* Identity locks this transaction holds, in the order taken; lives in TopMemoryContext. */
+LOCKTAG *held_locks = nullptr;
+uint32 nheld = 0;
+uint32 held_capacity = 0;
+
+/* Advisory locktag field4 for identity locks: SQL's advisory functions use 1 and 2. */
+constexpr uint16 kIdentityLockSpace = 3;
+
+void
+ensure_capacity(uint32 needed) {
+	if (needed <= held_capacity)
+		return;
+	uint32 capacity = held_capacity ? held_capacity : 64;
+	while (capacity < needed)
+		capacity *= 2;
+	held_locks = static_cast<LOCKTAG *>(held_locks ? repalloc(held_locks, sizeof(LOCKTAG) * capacity)
+	                                               : MemoryContextAlloc(TopMemoryContext, sizeof(LOCKTAG) * capacity));
+	held_capacity = capacity;
+}
+
+void
+release_down_to(uint32 mark) {
+	while (nheld > mark) {
+		nheld--;
+		LockRelease(&held_locks[nheld], ExclusiveLock, true);
+	}
+}
+
+void
+at_transaction_end(XactEvent event, void *) {
+	switch (event) {
+	case XACT_EVENT_COMMIT:
+	case XACT_EVENT_ABORT:
+	case XACT_EVENT_PARALLEL_COMMIT:
+	case XACT_EVENT_PARALLEL_ABORT:
+		release_down_to(0);
+		break;
+	case XACT_EVENT_PRE_PREPARE:
+		if (nheld > 0)
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			                errmsg("cannot PREPARE a transaction that has called user_upsert functions")));
+		break;
+	default: break;
+	}
+}
+
+} // namespace
+
+LockMark
+identity_locks_mark() {
+	return nheld;
+}
+
+void
+lock_identities(const uint64_t *keys, uint32_t nkeys) {
+	ensure_capacity(nheld + nkeys);
+	for (uint32 i = 0; i < nkeys; i++) {
+		LOCKTAG tag;
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(keys[i] >> 32), static_cast<uint32>(keys[i]),
+		                     kIdentityLockSpace);
+		(void) LockAcquire(&tag, ExclusiveLock, true, false);
+		held_locks[nheld++] = tag;
+	}
+}
+
+void
+release_identities_since(LockMark mark) {
+	release_down_to(mark);
+}
+
+void
+register_identity_lock_cleanup() {
+	RegisterXactCallback(at_transaction_end, nullptr);
+}
+
+} // namespace uu::pg

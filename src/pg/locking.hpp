@@ -1,0 +1,29 @@
+/*
+ * locking.hpp
+ *	  Identity locks of the lock-order protocol (see locking.cpp). Include
+ *	  after postgres.h.
+ *
+ * IDENTIFICATION
+ *	  src/pg/locking.hpp
+ */
+#pragma once
+
+#include <cstdint>
+
+namespace uu::pg {
+
+/* Position in this transaction's list of identity locks, to release back to. */
+using LockMark = uint32_t;
+
+LockMark identity_locks_mark();
+
+/* Takes the identity locks for sorted, distinct `keys`, waiting; ereports on cancel or timeout. */
+void lock_identities(const uint64_t *keys, uint32_t nkeys);
+
+/* Releases the identity locks taken since `mark` (the back-off step of the protocol). */
+void release_identities_since(LockMark mark);
+
+/* Registers the end-of-transaction release; called once from _PG_init. */
+void register_identity_lock_cleanup();
+
+} // namespace uu::pg

@@ -1,0 +1,120 @@
+/*
+ * statements.cpp
+ *	  The SQL catalogue. Every name is schema-qualified, operators included, so
+ *	  a saved plan re-parsed under a caller's search_path means the same thing.
+ *	  Lookups are LATERAL single-key probes so even a plan made while the tables
+ *	  were empty stays an index scan.
+ *
+ * IDENTIFICATION
+ *	  src/pg/statements.cpp
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/snapmgr.h"
+}
+
+#include "pg/statements.hpp"
+
+namespace uu::pg {
+
+namespace {
+
+struct StatementText {
+	const char *sql;
+	int nargs;
+	Oid argtypes[12];
+};
+
+const StatementText kStatements[] = {
+    /* LookupIdentities($1 kinds text[], $2 values text[]) */
+    {"SELECT k.ord::pg_catalog.int4, "
+     "       (SELECT b.reason FROM user_upsert.blocked_identities b "
+     "         WHERE b.kind OPERATOR(pg_catalog.=) k.kind AND b.value OPERATOR(pg_catalog.=) k.value), "
+     "       o.user_id::pg_catalog.text, o.deleted, o.merged "
+     "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) WITH ORDINALITY AS k(kind, value, ord) "
+     "  LEFT JOIN LATERAL (SELECT i.user_id, u.deleted_at IS NOT NULL AS deleted, "
+     "                            u.merged_into IS NOT NULL AS merged "
+     "                       FROM user_upsert.identities i "
+     "                       JOIN user_upsert.users u ON u.id OPERATOR(pg_catalog.=) i.user_id "
+     "                      WHERE i.kind OPERATOR(pg_catalog.=) k.kind "
+     "                        AND i.value OPERATOR(pg_catalog.=) k.value) o ON true "
+     " ORDER BY k.ord",
+     2,
+     {TEXTARRAYOID, TEXTARRAYOID}},
+    /* UserStatus($1 id) */
+    {"SELECT u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL "
+     "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
+     1,
+     {TEXTOID}},
+    /* LockUser($1 id) */
+    {"SELECT pg_catalog.to_jsonb(u.*), u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL, "
+     "       ARRAY(SELECT i.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.value "
+     "               FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) u.id) "
+     "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
+     "   FOR UPDATE OF u SKIP LOCKED",
+     1,
+     {TEXTOID}},
+    /* WaitForUser($1 id) */
+    {"SELECT 1 FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid FOR UPDATE OF u",
+     1,
+     {TEXTOID}},
+    /* InsertUser($1 id or NULL, $2 kind, $3 fid, $4 primary_address, $5 agent_id, $6 email, $7 username,
+     *            $8 display_name, $9 avatar_url, $10 attrs, $11 observed_at) */
+    {"INSERT INTO user_upsert.users AS u (id, kind, fid, primary_address, agent_id, email, username, "
+     "       display_name, avatar_url, attrs, observed_at, created_at, updated_at, version) "
+     "VALUES (COALESCE($1::pg_catalog.uuid, pg_catalog.gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+     "        $11, pg_catalog.now(), pg_catalog.now(), 1) "
+     "RETURNING pg_catalog.to_jsonb(u.*), u.id::pg_catalog.text",
+     11,
+     {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID}},
+    /* UpdateUser: same parameters, $1 the id */
+    {"UPDATE user_upsert.users AS u SET kind = $2, fid = $3, primary_address = $4, agent_id = $5, email = $6, "
+     "       username = $7, display_name = $8, avatar_url = $9, attrs = $10, observed_at = $11, "
+     "       updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
+     " WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
+     "RETURNING pg_catalog.to_jsonb(u.*), u.id::pg_catalog.text",
+     11,
+     {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID}},
+    /* LinkIdentities($1 kinds, $2 values, $3 user id) */
+    {"INSERT INTO user_upsert.identities (kind, value, user_id, created_at) "
+     "SELECT k.kind, k.value, $3::pg_catalog.uuid, pg_catalog.now() "
+     "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS k(kind, value) "
+     "    ON CONFLICT DO NOTHING",
+     3,
+     {TEXTARRAYOID, TEXTARRAYOID, TEXTOID}},
+};
+static_assert(sizeof kStatements / sizeof kStatements[0] == static_cast<size_t>(Statement::Count_),
+              "one SQL text per Statement");
+
+SPIPlanPtr saved_plans[static_cast<int>(Statement::Count_)];
+
+} // namespace
+
+SPIPlanPtr
+plan_for(Statement statement) {
+	int index = static_cast<int>(statement);
+	if (saved_plans[index] == nullptr) {
+		const StatementText &s = kStatements[index];
+		SPIPlanPtr plan = SPI_prepare(s.sql, s.nargs, const_cast<Oid *>(s.argtypes));
+		if (plan == nullptr)
+			elog(ERROR, "SPI_prepare returned %s for user_upsert statement %d", SPI_result_code_string(SPI_result),
+			     index);
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed for user_upsert statement %d", index);
+		saved_plans[index] = plan;
+	}
+	return saved_plans[index];
+}
+
+void
+execute(Statement statement, Datum *values, const char *nulls, int expected, Snapshot snapshot) {
+	SPIPlanPtr plan = plan_for(statement);
+	int rc = snapshot ? SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot, false, false, 0)
+	                  : SPI_execute_plan(plan, values, nulls, false, 0);
+	if (rc != expected)
+		elog(ERROR, "user_upsert statement %d returned %s", static_cast<int>(statement), SPI_result_code_string(rc));
+}
+
+} // namespace uu::pg

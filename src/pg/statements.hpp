@@ -1,0 +1,37 @@
+/*
+ * statements.hpp
+ *	  Every SQL statement the extension runs through SPI, as a fixed catalogue
+ *	  of saved plans. Include after postgres.h.
+ *
+ * IDENTIFICATION
+ *	  src/pg/statements.hpp
+ */
+#pragma once
+
+extern "C" {
+#include "executor/spi.h"
+}
+
+namespace uu::pg {
+
+enum class Statement {
+	LookupIdentities, /* per payload identity: blocked reason, owner, owner deleted */
+	UserStatus,       /* merged_into and deleted of one user, no lock */
+	LockUser,         /* to_jsonb(row), merged_into, deleted, identities; FOR UPDATE SKIP LOCKED */
+	WaitForUser,      /* FOR UPDATE, waiting */
+	InsertUser,
+	UpdateUser,
+	LinkIdentities,
+	Count_
+};
+
+/*
+ * The saved plan of `statement`, prepared with SPI_prepare + SPI_keepplan on
+ * first use in this backend. Must run inside SPI_connect; ereports on failure.
+ */
+SPIPlanPtr plan_for(Statement statement);
+
+/* SPI_execute_plan, checking the return code; `snapshot` non-null runs it under that snapshot. */
+void execute(Statement statement, Datum *values, const char *nulls, int expected, Snapshot snapshot = nullptr);
+
+} // namespace uu::pg

@@ -1,0 +1,486 @@
+/*
+ * upsert.cpp
+ *	  The PostgreSQL phases of user_upsert(): the lock-order protocol of
+ *	  locking.cpp around the core's decision. Every function here runs with
+ *	  only trivially destructible locals, because each can ereport.
+ *
+ * IDENTIFICATION
+ *	  src/pg/upsert.cpp
+ */
+#include "core/call.hpp"
+#include "pg/boundary.hpp"
+#include "pg/guc.hpp"
+
+#include <cstring>
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "utils/timestamp.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+}
+
+#include "pg/errors.hpp"
+#include "pg/jsonb.hpp"
+#include "pg/locking.hpp"
+#include "pg/statements.hpp"
+#include "pg/upsert.hpp"
+
+namespace uu::pg {
+
+namespace {
+
+/* Back-offs after which a call gives up; each one means another transaction made progress. */
+constexpr int kMaxAttempts = 1000;
+
+Datum
+text_array(const char *const *items, uint32 n) {
+	Datum *datums = static_cast<Datum *>(palloc(sizeof(Datum) * (n ? n : 1)));
+	for (uint32 i = 0; i < n; i++)
+		datums[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(datums, static_cast<int>(n), TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+char *
+text_column(int row, int column, bool *isnull) {
+	Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, isnull);
+	return *isnull ? nullptr : TextDatumGetCString(d);
+}
+
+bool
+bool_column(int row, int column) {
+	bool isnull;
+	Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, &isnull);
+	return !isnull && DatumGetBool(d);
+}
+
+[[noreturn]] void
+serialization_failure(const char *what) {
+	ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+	                errmsg("could not serialize access due to concurrent update"),
+	                errdetail("A concurrent transaction changed the owner of %s.", what),
+	                errhint("Retry the transaction.")));
+	pg_unreachable();
+}
+
+/* Where a user id leads: the live end of its merge chain. */
+struct Resolved {
+	bool exists;
+	bool deleted;
+	char *id; /* the end of the chain */
+};
+
+Resolved
+resolve_user(const char *id, Snapshot snapshot) {
+	Resolved r{false, false, pstrdup(id)};
+	for (int hops = 0;; hops++) {
+		if (hops > 10000)
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("merge chain of user %s does not end", id),
+			                errhint("Run user_upsert.user_verify().")));
+		Datum arg = CStringGetTextDatum(r.id);
+		execute(Statement::UserStatus, &arg, " ", SPI_OK_SELECT, snapshot);
+		if (SPI_processed == 0)
+			return r;
+		r.exists = true;
+		bool isnull;
+		char *next = text_column(0, 1, &isnull);
+		r.deleted = bool_column(0, 2);
+		if (isnull)
+			return r;
+		r.id = next;
+	}
+}
+
+struct IdentityLookupRows {
+	char **owner; /* resolved live end of the chain, or nullptr */
+	bool *deleted;
+	char **blocked;
+};
+
+IdentityLookupRows
+lookup_identities(const core::PreparedCall &call, Snapshot snapshot) {
+	IdentityLookupRows rows{static_cast<char **>(palloc0(sizeof(char *) * (call.nidentities + 1))),
+	                        static_cast<bool *>(palloc0(sizeof(bool) * (call.nidentities + 1))),
+	                        static_cast<char **>(palloc0(sizeof(char *) * (call.nidentities + 1)))};
+	if (call.nidentities == 0)
+		return rows;
+	const char **kinds = static_cast<const char **>(palloc(sizeof(char *) * call.nidentities));
+	const char **values = static_cast<const char **>(palloc(sizeof(char *) * call.nidentities));
+	for (uint32 i = 0; i < call.nidentities; i++) {
+		kinds[i] = call.identities[i].kind;
+		values[i] = call.identities[i].value;
+	}
+	Datum args[2] = {text_array(kinds, call.nidentities), text_array(values, call.nidentities)};
+	execute(Statement::LookupIdentities, args, "  ", SPI_OK_SELECT, snapshot);
+	if (SPI_processed != call.nidentities)
+		elog(ERROR, "identity lookup returned %lu rows for %u identities", static_cast<unsigned long>(SPI_processed),
+		     call.nidentities);
+	/* Copy out before resolve_user() runs more statements over SPI_tuptable. */
+	SPITupleTable *table = SPI_tuptable;
+	uint32 n = call.nidentities;
+	char **user_ids = static_cast<char **>(palloc0(sizeof(char *) * n));
+	bool *merged = static_cast<bool *>(palloc0(sizeof(bool) * n));
+	for (uint32 i = 0; i < n; i++) {
+		SPI_tuptable = table;
+		bool isnull;
+		rows.blocked[i] = text_column(static_cast<int>(i), 2, &isnull);
+		user_ids[i] = text_column(static_cast<int>(i), 3, &isnull);
+		rows.deleted[i] = bool_column(static_cast<int>(i), 4);
+		merged[i] = bool_column(static_cast<int>(i), 5);
+	}
+	for (uint32 i = 0; i < n; i++) {
+		rows.owner[i] = user_ids[i];
+		if (user_ids[i] && merged[i]) {
+			Resolved r = resolve_user(user_ids[i], snapshot);
+			rows.owner[i] = r.id;
+			rows.deleted[i] = r.deleted;
+		}
+	}
+	return rows;
+}
+
+bool
+same_text(const char *a, const char *b) {
+	return (a == nullptr && b == nullptr) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The payload's identity in a message: its field and value. */
+void
+report_blocked(const core::PayloadIdentity &identity, const char *reason) {
+	ereport(ERROR, (errcode(ERRCODE_UU_BLOCKED_IDENTITY), errmsg("blocked identity in \"%s\"", identity.field),
+	                errdetail("Key (%s, %s) is listed in user_upsert.blocked_identities: %s.", identity.kind,
+	                          identity.value, reason)));
+}
+
+int
+compare_ids(const void *a, const void *b) {
+	return strcmp(*static_cast<char *const *>(a), *static_cast<char *const *>(b));
+}
+
+enum class LockOutcome { Locked, Busy, Changed };
+
+/* One owner row: FOR UPDATE SKIP LOCKED, filling `record` when locked. */
+LockOutcome
+try_lock_owner(const char *id, core::OwnerRecord &record) {
+	Datum arg = CStringGetTextDatum(id);
+	execute(Statement::LockUser, &arg, " ", SPI_OK_SELECT);
+	if (SPI_processed == 0) {
+		Resolved r = resolve_user(id, nullptr);
+		return r.exists ? LockOutcome::Busy : LockOutcome::Changed;
+	}
+	bool isnull;
+	HeapTuple tuple = SPI_tuptable->vals[0];
+	TupleDesc desc = SPI_tuptable->tupdesc;
+	Jsonb *row = DatumGetJsonbPCopy(SPI_getbinval(tuple, desc, 1, &isnull));
+	(void) SPI_getbinval(tuple, desc, 2, &isnull);
+	if (!isnull) /* merged while we looked */
+		return LockOutcome::Changed;
+	Datum identities = SPI_getbinval(tuple, desc, 4, &isnull);
+	Datum *elems;
+	bool *elem_nulls;
+	int n;
+	deconstruct_array(DatumGetArrayTypeP(identities), TEXTOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
+	record.row = jsonb_to_tokens(row);
+	record.nidentities = static_cast<uint32>(n);
+	record.identities = static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * (n ? n : 1)));
+	for (int i = 0; i < n; i++) {
+		char *pair = TextDatumGetCString(elems[i]);
+		char *colon = strchr(pair, ':');
+		*colon = '\0';
+		record.identities[i] = core::IdentityRef{pair, colon + 1};
+	}
+	return LockOutcome::Locked;
+}
+
+/* Waits until `id` is free, holding nothing afterwards (rule 3 of locking.cpp). */
+void
+wait_for_row(const char *id) {
+	MemoryContext context = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		Datum arg = CStringGetTextDatum(id);
+		execute(Statement::WaitForUser, &arg, " ", SPI_OK_SELECT);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		RollbackAndReleaseCurrentSubTransaction();
+		CurrentResourceOwner = owner;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(context);
+	CurrentResourceOwner = owner;
+}
+
+/*
+ * Locks every owner in uuid order (rule 2). Returns the busy owner, or
+ * nullptr when all are locked; sets *changed when an owner vanished or was
+ * merged since the lookup. With several owners the tries run in a
+ * subtransaction, rolled back on failure so that no row stays locked.
+ */
+const char *
+lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool *changed) {
+	*changed = false;
+	if (n == 0)
+		return nullptr;
+	if (n == 1) {
+		LockOutcome outcome = try_lock_owner(ids[0], records[0]);
+		*changed = outcome == LockOutcome::Changed;
+		return outcome == LockOutcome::Busy ? ids[0] : nullptr;
+	}
+	MemoryContext context = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	const char *busy = nullptr;
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		for (uint32 i = 0; i < n && !busy && !*changed; i++) {
+			LockOutcome outcome = try_lock_owner(ids[i], records[i]);
+			if (outcome == LockOutcome::Busy)
+				busy = ids[i];
+			else if (outcome == LockOutcome::Changed)
+				*changed = true;
+		}
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		RollbackAndReleaseCurrentSubTransaction();
+		CurrentResourceOwner = owner;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (busy || *changed)
+		RollbackAndReleaseCurrentSubTransaction();
+	else
+		ReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(context);
+	CurrentResourceOwner = owner;
+	return busy;
+}
+
+/* The call's findings, once every lock is held. */
+struct Findings {
+	core::Lookup lookup;
+	uint32 nowner_ids;
+	char **owner_ids; /* sorted */
+};
+
+/*
+ * Rules 1-3 of locking.cpp: identity locks, owner lookup, owner row locks,
+ * backing off and starting again while a row is busy.
+ */
+Findings
+lock_and_look_up(const core::PreparedCall &call) {
+	for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+		CHECK_FOR_INTERRUPTS();
+		LockMark mark = identity_locks_mark();
+		lock_identities(call.lock_keys, call.nlocks);
+
+		IdentityLookupRows rows = lookup_identities(call, nullptr);
+		for (uint32 i = 0; i < call.nidentities; i++)
+			if (rows.blocked[i])
+				report_blocked(call.identities[i], rows.blocked[i]);
+
+		Findings f{};
+		f.lookup.identity_owner = const_cast<const char **>(rows.owner);
+		f.lookup.identity_owner_deleted = rows.deleted;
+		f.lookup.id_state = core::IdState::Absent;
+		Resolved id{};
+		if (call.id) {
+			id = resolve_user(call.id, nullptr);
+			f.lookup.id_state = !id.exists ? core::IdState::NoRow
+			                    : id.deleted ? core::IdState::Deleted
+			                                 : core::IdState::Live;
+			f.lookup.id_owner = id.exists ? id.id : nullptr;
+		}
+
+		if (IsolationUsesXactSnapshot()) {
+			/* Owners a concurrent commit changed are invisible to us: 40001 (see locking.cpp). */
+			Snapshot latest = GetLatestSnapshot();
+			IdentityLookupRows now = lookup_identities(call, latest);
+			for (uint32 i = 0; i < call.nidentities; i++)
+				if (!same_text(now.owner[i], rows.owner[i]) || now.deleted[i] != rows.deleted[i])
+					serialization_failure(call.identities[i].field);
+			if (call.id) {
+				Resolved id_now = resolve_user(call.id, latest);
+				if (id_now.exists != id.exists || !same_text(id_now.id, id.id))
+					serialization_failure("\"id\"");
+			}
+		}
+
+		/* Distinct live owners, in uuid order. */
+		char **owners = static_cast<char **>(palloc(sizeof(char *) * (call.nidentities + 1)));
+		uint32 nowners = 0;
+		auto add = [&](char *owner, bool deleted) {
+			if (!owner || deleted)
+				return;
+			for (uint32 j = 0; j < nowners; j++)
+				if (strcmp(owners[j], owner) == 0)
+					return;
+			owners[nowners++] = owner;
+		};
+		if (f.lookup.id_state == core::IdState::Live)
+			add(id.id, false);
+		for (uint32 i = 0; i < call.nidentities; i++)
+			add(rows.owner[i], rows.deleted[i]);
+		qsort(owners, nowners, sizeof(char *), compare_ids);
+
+		core::OwnerRecord *records =
+		    static_cast<core::OwnerRecord *>(palloc0(sizeof(core::OwnerRecord) * (nowners ? nowners : 1)));
+		bool changed;
+		const char *busy = lock_owners(owners, nowners, records, &changed);
+		if (busy || changed) {
+			release_identities_since(mark);
+			if (busy)
+				wait_for_row(busy);
+			continue;
+		}
+		f.lookup.nowners = nowners;
+		f.lookup.owners = records;
+		f.nowner_ids = nowners;
+		f.owner_ids = owners;
+		return f;
+	}
+	ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+	                errmsg("could not lock the users of this payload after %d attempts", kMaxAttempts),
+	                errhint("Retry the transaction.")));
+	pg_unreachable();
+}
+
+Datum
+nullable_text(const char *s, char *null_flag) {
+	*null_flag = s ? ' ' : 'n';
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+/* Inserts or updates the users row; returns the new row as to_jsonb() gives it and sets *user_id. */
+Jsonb *
+write_row(const core::WritePlan &plan, char **user_id) {
+	Datum args[11];
+	char nulls[12] = "           ";
+	args[0] = nullable_text(plan.user_id, &nulls[0]);
+	args[1] = CStringGetTextDatum(plan.kind);
+	args[2] = Int64GetDatum(plan.fid);
+	nulls[2] = plan.has_fid ? ' ' : 'n';
+	args[3] = nullable_text(plan.primary_address, &nulls[3]);
+	args[4] = nullable_text(plan.agent_id, &nulls[4]);
+	args[5] = nullable_text(plan.email, &nulls[5]);
+	args[6] = nullable_text(plan.username, &nulls[6]);
+	args[7] = nullable_text(plan.display_name, &nulls[7]);
+	args[8] = nullable_text(plan.avatar_url, &nulls[8]);
+	args[9] = JsonbPGetDatum(tokens_to_jsonb(plan.attrs));
+	args[10] = TimestampTzGetDatum(static_cast<TimestampTz>(
+	    plan.observed_at - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * static_cast<int64>(USECS_PER_DAY)));
+	nulls[10] = plan.has_observed_at ? ' ' : 'n';
+
+	if (plan.insert)
+		execute(Statement::InsertUser, args, nulls, SPI_OK_INSERT_RETURNING);
+	else
+		execute(Statement::UpdateUser, args, nulls, SPI_OK_UPDATE_RETURNING);
+	if (SPI_processed != 1)
+		elog(ERROR, "user_upsert wrote %lu users rows, expected 1", static_cast<unsigned long>(SPI_processed));
+	bool isnull;
+	Jsonb *row = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*user_id = text_column(0, 2, &isnull);
+	return row;
+}
+
+void
+link_identities(const core::WritePlan &plan, const char *user_id) {
+	if (plan.nlink == 0)
+		return;
+	const char **kinds = static_cast<const char **>(palloc(sizeof(char *) * plan.nlink));
+	const char **values = static_cast<const char **>(palloc(sizeof(char *) * plan.nlink));
+	for (uint32 i = 0; i < plan.nlink; i++) {
+		kinds[i] = plan.link[i].kind;
+		values[i] = plan.link[i].value;
+	}
+	Datum args[3] = {text_array(kinds, plan.nlink), text_array(values, plan.nlink), CStringGetTextDatum(user_id)};
+	execute(Statement::LinkIdentities, args, "   ", SPI_OK_INSERT);
+	if (SPI_processed != plan.nlink)
+		/* Only a writer that bypassed the identity locks can get here. */
+		ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT),
+		                errmsg("identity was linked to another user concurrently"),
+		                errdetail("A write that did not take user_upsert's identity locks linked one of the "
+		                          "payload's identities while this call held them.")));
+}
+
+const core::OwnerRecord *
+owner_record(const Findings &f, const char *id) {
+	for (uint32 i = 0; i < f.nowner_ids; i++)
+		if (strcmp(f.owner_ids[i], id) == 0)
+			return &f.lookup.owners[i];
+	elog(ERROR, "user_upsert answered for user %s it did not lock", id);
+	pg_unreachable();
+}
+
+} // namespace
+
+Jsonb *
+run_upsert(Jsonb *payload, const char *function_name) {
+	MemoryContext call_context = CurrentMemoryContext;
+	core::Allocator allocator = palloc_allocator(call_context);
+	const core::Config config = current_config();
+
+	core::TokenSpan tokens = jsonb_to_tokens(payload);
+	core::PreparedCall call = cxx_phase(function_name, [&] { return core::prepare_call(tokens, config, allocator); });
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	Findings found = lock_and_look_up(call);
+	core::WritePlan plan =
+	    cxx_phase(function_name, [&] { return core::plan_call(tokens, config, found.lookup, allocator); });
+
+	core::TokenSpan row;
+	uint32 nidentities = 0;
+	core::IdentityRef *identities = nullptr;
+	if (plan.write_row) {
+		char *user_id;
+		Jsonb *written = write_row(plan, &user_id);
+		link_identities(plan, user_id);
+		row = jsonb_to_tokens(written);
+		const core::OwnerRecord *before = plan.insert ? nullptr : owner_record(found, user_id);
+		uint32 nbefore = before ? before->nidentities : 0;
+		nidentities = nbefore + plan.nlink;
+		identities = static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * (nidentities + 1)));
+		for (uint32 i = 0; i < nbefore; i++)
+			identities[i] = before->identities[i];
+		for (uint32 i = 0; i < plan.nlink; i++)
+			identities[nbefore + i] = plan.link[i];
+	} else {
+		const core::OwnerRecord *owner = owner_record(found, plan.user_id);
+		row = owner->row;
+		nidentities = owner->nidentities;
+		identities = owner->identities;
+	}
+
+	core::TokenSpan answer = cxx_phase(function_name, [&] {
+		return core::answer_call(plan.action, row, nidentities, identities, allocator);
+	});
+
+	MemoryContext spi_context = MemoryContextSwitchTo(call_context);
+	Jsonb *result = tokens_to_jsonb(answer);
+	MemoryContextSwitchTo(spi_context);
+	SPI_finish();
+	return result;
+}
+
+} // namespace uu::pg

@@ -1,0 +1,19 @@
+/*
+ * upsert.hpp
+ *	  One user_upsert() call: lock, look up, plan, write, answer.
+ *
+ * IDENTIFICATION
+ *	  src/pg/upsert.hpp
+ */
+#pragma once
+
+namespace uu::pg {
+
+/*
+ * Runs the call for `payload` and returns the result document, allocated in
+ * the caller's CurrentMemoryContext. Connects to SPI itself; takes the locks
+ * of locking.cpp; ereports with the contract's SQLSTATEs.
+ */
+Jsonb *run_upsert(Jsonb *payload, const char *function_name);
+
+} // namespace uu::pg
