@@ -85,3 +85,102 @@ AS 'MODULE_PATHNAME', 'user_upsert_user_upsert_1_0';
 
 COMMENT ON FUNCTION user_upsert.user_upsert(jsonb) IS
     'Creates, updates or merges a user by any of its identities, atomically; see DESIGN.md section 4';
+
+CREATE FUNCTION user_upsert.user_lookup(kind text, value text)
+RETURNS jsonb
+LANGUAGE C STRICT STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'user_upsert_user_lookup_1_0';
+
+COMMENT ON FUNCTION user_upsert.user_lookup(text, text) IS
+    'The user document of the live user owning an identity (kinds id, fid, wallet, agent, external), following merges; NULL when absent';
+
+-- One row per broken invariant, in the spirit of amcheck; empty when healthy.
+CREATE FUNCTION user_upsert.user_verify()
+RETURNS TABLE (problem text, user_id uuid, detail text)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT 'identity_owner_not_live'::text, i.user_id,
+           pg_catalog.format('identity (%s, %s) belongs to a %s user', i.kind, i.value,
+                             CASE WHEN u.merged_into IS NOT NULL THEN 'merged' ELSE 'deleted' END)
+      FROM user_upsert.identities i JOIN user_upsert.users u ON u.id OPERATOR(pg_catalog.=) i.user_id
+     WHERE u.merged_into IS NOT NULL
+        OR (u.deleted_at IS NOT NULL AND i.kind OPERATOR(pg_catalog.<>) 'external'::text)
+    UNION ALL
+    SELECT 'fid_mirror_mismatch'::text, u.id,
+           pg_catalog.format('users.fid is %s but the fid identities of the user are %s',
+                             COALESCE(u.fid::text, 'null'), COALESCE(f.vals, 'none'))
+      FROM user_upsert.users u
+      LEFT JOIN LATERAL (SELECT pg_catalog.string_agg(i.value, ', ' ORDER BY i.value) AS vals,
+                                pg_catalog.count(*) AS n
+                           FROM user_upsert.identities i
+                          WHERE i.user_id OPERATOR(pg_catalog.=) u.id AND i.kind OPERATOR(pg_catalog.=) 'fid'::text) f ON true
+     WHERE u.merged_into IS NULL
+       AND (f.n OPERATOR(pg_catalog.>) 1 OR u.fid::text IS DISTINCT FROM f.vals)
+    UNION ALL
+    SELECT 'agent_mirror_mismatch'::text, u.id,
+           pg_catalog.format('users.agent_id is %s but the agent identities of the user are %s',
+                             COALESCE(u.agent_id, 'null'), COALESCE(a.vals, 'none'))
+      FROM user_upsert.users u
+      LEFT JOIN LATERAL (SELECT pg_catalog.string_agg(i.value, ', ' ORDER BY i.value) AS vals,
+                                pg_catalog.count(*) AS n
+                           FROM user_upsert.identities i
+                          WHERE i.user_id OPERATOR(pg_catalog.=) u.id AND i.kind OPERATOR(pg_catalog.=) 'agent'::text) a ON true
+     WHERE u.merged_into IS NULL
+       AND (a.n OPERATOR(pg_catalog.>) 1 OR u.agent_id IS DISTINCT FROM a.vals)
+    UNION ALL
+    SELECT 'primary_address_not_a_wallet'::text, u.id,
+           pg_catalog.format('primary_address %s is not a wallet identity of the user', u.primary_address)
+      FROM user_upsert.users u
+     WHERE u.primary_address IS NOT NULL
+       AND NOT EXISTS (SELECT FROM user_upsert.identities i
+                        WHERE i.kind OPERATOR(pg_catalog.=) 'wallet'::text
+                          AND i.value OPERATOR(pg_catalog.=) u.primary_address
+                          AND i.user_id OPERATOR(pg_catalog.=) u.id)
+    UNION ALL
+    SELECT 'several_subjects_for_provider'::text, i.user_id,
+           pg_catalog.format('provider %s has %s subjects on one user', pg_catalog.split_part(i.value, ':', 1),
+                             pg_catalog.count(*))
+      FROM user_upsert.identities i
+     WHERE i.kind OPERATOR(pg_catalog.=) 'external'::text
+     GROUP BY i.user_id, pg_catalog.split_part(i.value, ':', 1)
+    HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1
+    UNION ALL
+    SELECT 'tombstone_has_mirrors'::text, u.id,
+           'a merged user still has fid, primary_address or agent_id set'::text
+      FROM user_upsert.users u
+     WHERE u.merged_into IS NOT NULL
+       AND (u.fid IS NOT NULL OR u.primary_address IS NOT NULL OR u.agent_id IS NOT NULL)
+    UNION ALL
+    SELECT 'merge_chain_cycle'::text, c.start, 'following merged_into from this user comes back to it'::text
+      FROM (WITH RECURSIVE walk(start, cur, depth) AS (
+                SELECT u.id, u.merged_into, 1 FROM user_upsert.users u WHERE u.merged_into IS NOT NULL
+                UNION ALL
+                SELECT w.start, n.merged_into, w.depth OPERATOR(pg_catalog.+) 1
+                  FROM walk w JOIN user_upsert.users n ON n.id OPERATOR(pg_catalog.=) w.cur
+                 WHERE n.merged_into IS NOT NULL AND w.cur OPERATOR(pg_catalog.<>) w.start
+                   AND w.depth OPERATOR(pg_catalog.<) 10000)
+            SELECT DISTINCT w.start FROM walk w WHERE w.cur OPERATOR(pg_catalog.=) w.start) c
+    UNION ALL
+    SELECT 'blocked_identity_owned'::text, i.user_id,
+           pg_catalog.format('identity (%s, %s) is blocked: %s', i.kind, i.value, b.reason)
+      FROM user_upsert.identities i
+      JOIN user_upsert.blocked_identities b ON b.kind OPERATOR(pg_catalog.=) i.kind
+                                           AND b.value OPERATOR(pg_catalog.=) i.value
+    UNION ALL
+    SELECT 'too_many_wallets'::text, i.user_id,
+           pg_catalog.format('%s wallets, user_upsert.max_wallets is %s', pg_catalog.count(*),
+                             COALESCE(pg_catalog.current_setting('user_upsert.max_wallets', true), '50'))
+      FROM user_upsert.identities i
+     WHERE i.kind OPERATOR(pg_catalog.=) 'wallet'::text
+     GROUP BY i.user_id
+    HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>)
+           COALESCE(pg_catalog.current_setting('user_upsert.max_wallets', true), '50')::pg_catalog.int4
+    UNION ALL
+    SELECT 'invalid_version'::text, u.id, pg_catalog.format('version is %s', u.version)
+      FROM user_upsert.users u WHERE u.version OPERATOR(pg_catalog.<) 1;
+END;
+
+COMMENT ON FUNCTION user_upsert.user_verify() IS
+    'One row per broken invariant of the users and identities tables; empty when healthy';

@@ -7,6 +7,8 @@
  */
 #include "core/call.hpp"
 
+#include "core/error.hpp"
+#include "core/normalize.hpp"
 #include "core/payload.hpp"
 #include "core/plan.hpp"
 
@@ -41,6 +43,40 @@ copy_optional(const std::optional<std::string> &s, Allocator &allocator) {
 }
 
 } // namespace
+
+IdentityRef
+prepare_lookup(std::string_view kind, std::string_view value, Allocator &allocator) {
+	std::string normalized;
+	const char *stored_kind;
+	if (kind == "id") {
+		auto id = normalize_uuid(value);
+		if (!id)
+			throw_invalid("value", "invalid uuid for kind \"id\"", "The value is not a uuid in the 8-4-4-4-12 form.");
+		normalized = *id;
+		stored_kind = "id";
+	} else if (kind == "fid") {
+		normalized = std::to_string(normalize_fid_text(value, "value"));
+		stored_kind = "fid";
+	} else if (kind == "wallet") {
+		normalized = normalize_wallet(value, "value");
+		stored_kind = "wallet";
+	} else if (kind == "agent") {
+		normalized = normalize_agent(value, "value");
+		stored_kind = "agent";
+	} else if (kind == "external") {
+		normalized = normalize_external(value, "value");
+		stored_kind = "external";
+	} else
+		throw_invalid("kind", "unknown identity kind \"" + escape_for_message(kind) + "\"", {},
+		              "Valid kinds are id, fid, wallet, agent and external.");
+	return IdentityRef{stored_kind, allocator.copy(normalized)};
+}
+
+TokenSpan
+document_call(TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities, Allocator &allocator) {
+	return json_to_tokens(user_document(json_from_tokens(row, kMaxStoredDepth), pairs(nidentities, identities)),
+	                      allocator);
+}
 
 PreparedCall
 prepare_call(TokenSpan tokens, const Config &config, Allocator &allocator) {
@@ -86,7 +122,7 @@ plan_call(TokenSpan tokens, const Config &config, const Lookup &lookup, Allocato
 	}
 	std::vector<StoredUser> owners;
 	for (std::uint32_t i = 0; i < lookup.nowners; i++)
-		owners.push_back(StoredUser{json_from_tokens(lookup.owners[i].row, kMaxPayloadDepth + 8),
+		owners.push_back(StoredUser{json_from_tokens(lookup.owners[i].row, kMaxStoredDepth),
 		                            pairs(lookup.owners[i].nidentities, lookup.owners[i].identities)});
 
 	const Plan plan = plan_upsert(payload, config, id, owner_of, owners);
@@ -111,6 +147,26 @@ plan_call(TokenSpan tokens, const Config &config, const Lookup &lookup, Allocato
 		out.has_observed_at = row.observed_at.has_value();
 		out.observed_at = row.observed_at.value_or(0);
 	}
+	out.nmerges = static_cast<std::uint32_t>(plan.merges.size());
+	out.merges = allocator.array<MergeRecord>(plan.merges.size());
+	for (std::size_t i = 0; i < plan.merges.size(); i++) {
+		const MergeStep &step = plan.merges[i];
+		MergeRecord &record = out.merges[i];
+		record.loser_id = allocator.copy(step.loser_id);
+		record.snapshot = json_to_tokens(step.snapshot, allocator);
+		Json moved = Json::array();
+		record.nmoved = static_cast<std::uint32_t>(step.moved.size());
+		record.moved_identities = allocator.array<IdentityRef>(step.moved.size());
+		for (std::size_t j = 0; j < step.moved.size(); j++) {
+			Json entry = Json::object();
+			entry.set("kind", Json::string(step.moved[j].first));
+			entry.set("value", Json::string(step.moved[j].second));
+			moved.push(std::move(entry));
+			record.moved_identities[j] =
+			    IdentityRef{allocator.copy(step.moved[j].first), allocator.copy(step.moved[j].second)};
+		}
+		record.moved = json_to_tokens(moved, allocator);
+	}
 	out.nlink = static_cast<std::uint32_t>(plan.link.size());
 	out.link = allocator.array<IdentityRef>(plan.link.size());
 	for (std::size_t i = 0; i < plan.link.size(); i++)
@@ -119,11 +175,17 @@ plan_call(TokenSpan tokens, const Config &config, const Lookup &lookup, Allocato
 }
 
 TokenSpan
-answer_call(const char *action, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
+answer_call(const WritePlan &plan, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
             Allocator &allocator) {
 	Json result = Json::object();
-	result.set("action", Json::string(action));
-	result.set("user", user_document(json_from_tokens(row, kMaxPayloadDepth + 8), pairs(nidentities, identities)));
+	result.set("action", Json::string(plan.action));
+	result.set("user", user_document(json_from_tokens(row, kMaxStoredDepth), pairs(nidentities, identities)));
+	if (plan.nmerges > 0) {
+		Json merged_ids = Json::array();
+		for (std::uint32_t i = 0; i < plan.nmerges; i++)
+			merged_ids.push(Json::string(plan.merges[i].loser_id));
+		result.set("merged_ids", std::move(merged_ids));
+	}
 	return json_to_tokens(result, allocator);
 }
 

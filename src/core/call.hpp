@@ -13,6 +13,7 @@
 #include "core/wire.hpp"
 
 #include <cstdint>
+#include <string_view>
 
 namespace uu::core {
 
@@ -47,6 +48,14 @@ struct Lookup {
 	OwnerRecord *owners; /* every distinct live owner, locked */
 };
 
+struct MergeRecord {
+	const char *loser_id;
+	TokenSpan snapshot; /* the loser's user document before the merge */
+	TokenSpan moved;    /* [{"kind": …, "value": …}] */
+	std::uint32_t nmoved;
+	IdentityRef *moved_identities;
+};
+
 struct WritePlan {
 	const char *action;  /* "inserted", "updated", ... */
 	const char *user_id; /* nullptr: insert with a generated id */
@@ -62,18 +71,30 @@ struct WritePlan {
 	std::int64_t observed_at; /* microseconds since the Unix epoch */
 	std::uint32_t nlink;
 	IdentityRef *link;
+	std::uint32_t nmerges;
+	MergeRecord *merges; /* losers, oldest first */
 };
 
 static_assert(std::is_trivially_destructible_v<PreparedCall>);
 static_assert(std::is_trivially_destructible_v<Lookup>);
 static_assert(std::is_trivially_destructible_v<WritePlan>);
 
+/*
+ * user_lookup(kind, value): the identity to look up, normalized as in
+ * section 3 ("id" for a user id). Throws Error(InvalidParameter).
+ */
+IdentityRef prepare_lookup(std::string_view kind, std::string_view value, Allocator &allocator);
+
+/* The user document of `row` with its identities. */
+TokenSpan document_call(TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
+                        Allocator &allocator);
+
 PreparedCall prepare_call(TokenSpan payload, const Config &config, Allocator &allocator);
 
 WritePlan plan_call(TokenSpan payload, const Config &config, const Lookup &lookup, Allocator &allocator);
 
-/* {"action": action, "user": document of row + identities} */
-TokenSpan answer_call(const char *action, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
+/* {"action": action, "user": document of row + identities, "merged_ids": [...] when merged} */
+TokenSpan answer_call(const WritePlan &plan, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
                       Allocator &allocator);
 
 } // namespace uu::core

@@ -143,6 +143,155 @@ identities_to_link(const Payload &payload, const Config &config, const StoredUse
 	return link;
 }
 
+
+/*
+ * Applies a merge or fill payload to `user`: fills plan.row and plan.link,
+ * returns whether anything would change.
+ */
+bool
+apply_payload(const Payload &payload, const Config &config, const StoredUser &user, Plan &plan) {
+	const RowValues before = RowValues::from(user);
+	RowValues row = before;
+	plan.link = identities_to_link(payload, config, &user, row);
+	apply_text(row.email, payload.email, payload.policy);
+	apply_text(row.username, payload.username, payload.policy);
+	apply_text(row.display_name, payload.display_name, payload.policy);
+	apply_text(row.avatar_url, payload.avatar_url, payload.policy);
+	if (payload.policy == Policy::Merge && payload.kind)
+		row.kind = *payload.kind;
+	row.attrs = apply_attrs(before.attrs, payload, payload.policy);
+	if (payload.observed_at && (!row.observed_at || *payload.observed_at > *row.observed_at))
+		row.observed_at = payload.observed_at;
+	plan.row = std::move(row);
+	return !(plan.row == before) || !plan.link.empty();
+}
+
+/* Oldest first: created_at, then id. */
+bool
+older(const StoredUser *a, const StoredUser *b) {
+	auto ta = a->timestamp("created_at"), tb = b->timestamp("created_at");
+	if (ta != tb)
+		return ta < tb;
+	return a->id() < b->id();
+}
+
+std::string
+user_list(const std::vector<const StoredUser *> &users) {
+	std::string out;
+	for (std::size_t i = 0; i < users.size(); i++)
+		out += (i ? ", " : "") + users[i]->id();
+	return out;
+}
+
+/* UU001 when two of the users hold different identities of a one-per-user kind (4.4). */
+void
+check_mergeable(const std::vector<const StoredUser *> &users) {
+	auto single = [&](const char *kind, const char *label, auto key_of) {
+		for (std::size_t i = 0; i < users.size(); i++)
+			for (const auto &[k1, v1] : users[i]->identities) {
+				if (k1 != kind)
+					continue;
+				for (std::size_t j = i + 1; j < users.size(); j++)
+					for (const auto &[k2, v2] : users[j]->identities)
+						if (k2 == kind && key_of(v1) == key_of(v2) && v1 != v2)
+							conflict("", std::string("cannot merge users with different ") + label,
+							         "User " + users[i]->id() + " has " + kind + " " + v1 + " and user " +
+							             users[j]->id() + " has " + kind + " " + v2 + ".",
+							         "Unlink one of them first with DELETE on user_upsert.identities.");
+			}
+	};
+	single("fid", "fids", [](const std::string &) { return std::string(); });
+	single("agent", "agent_ids", [](const std::string &) { return std::string(); });
+	single("external", "subjects of one provider", external_provider);
+}
+
+template <typename T>
+void
+fill_null(std::optional<T> &into, const std::optional<T> &from) {
+	if (!into && from)
+		into = from;
+}
+
+/* 4.4: merge every owner into one survivor, then apply the payload to it. */
+Plan
+plan_merge(const Payload &payload, const Config &config, const IdLookup &id, const std::vector<Identity> &identities,
+           const std::vector<IdentityOwner> &identity_owner, const std::vector<StoredUser> &owners,
+           const std::vector<std::string> &order) {
+	std::vector<const StoredUser *> users;
+	for (const auto &owner : order)
+		users.push_back(&find_owner(owners, owner));
+
+	std::string detail = "The payload's identities belong to users " + user_list(users) + ":";
+	for (std::size_t i = 0; i < identities.size(); i++)
+		if (!identity_owner[i].owner.empty())
+			detail += " (" + std::string(identity_kind_name(identities[i].kind)) + ", " + identities[i].value +
+			          ") belongs to " + identity_owner[i].owner + ";";
+	detail.back() = '.';
+	if (!config.merge)
+		conflict("", "payload identities belong to several users", detail,
+		         "Merging is disabled by user_upsert.merge = off.");
+	if (users.size() > static_cast<std::size_t>(config.max_merge))
+		conflict("", "payload would merge more users than user_upsert.max_merge allows",
+		         detail + " user_upsert.max_merge is " + std::to_string(config.max_merge) + ".");
+	check_mergeable(users);
+
+	const StoredUser *survivor = nullptr;
+	if (id.state == IdLookup::State::Live)
+		survivor = &find_owner(owners, id.owner);
+	else
+		survivor = *std::min_element(users.begin(), users.end(), older);
+	std::vector<const StoredUser *> losers;
+	for (const auto *u : users)
+		if (u != survivor)
+			losers.push_back(u);
+	std::sort(losers.begin(), losers.end(), older);
+
+	Plan plan;
+	plan.action = Action::Merged;
+	plan.user_id = survivor->id();
+	plan.write_row = true;
+
+	/* The survivor as the merge leaves it, before the payload applies. */
+	StoredUser merged = *survivor;
+	RowValues row = RowValues::from(*survivor);
+	for (const auto *loser : losers) {
+		RowValues from = RowValues::from(*loser);
+		fill_null(row.fid, from.fid);
+		fill_null(row.primary_address, from.primary_address);
+		fill_null(row.agent_id, from.agent_id);
+		fill_null(row.email, from.email);
+		fill_null(row.username, from.username);
+		fill_null(row.display_name, from.display_name);
+		fill_null(row.avatar_url, from.avatar_url);
+		if (from.observed_at && (!row.observed_at || *from.observed_at > *row.observed_at))
+			row.observed_at = from.observed_at;
+		if (from.attrs.is_object())
+			for (const auto &[key, value] : from.attrs.members())
+				if (!row.attrs.find(key))
+					row.attrs.set(key, value);
+		MergeStep step;
+		step.loser_id = loser->id();
+		step.snapshot = user_document(loser->row, loser->identities);
+		step.moved = loser->identities;
+		for (const auto &identity : loser->identities)
+			merged.identities.push_back(identity);
+		plan.merges.push_back(std::move(step));
+	}
+	merged.row.set("fid", row.fid ? Json::number(*row.fid) : Json::null());
+	auto text_or_null = [](const std::optional<std::string> &s) { return s ? Json::string(*s) : Json::null(); };
+	merged.row.set("primary_address", text_or_null(row.primary_address));
+	merged.row.set("agent_id", text_or_null(row.agent_id));
+	merged.row.set("email", text_or_null(row.email));
+	merged.row.set("username", text_or_null(row.username));
+	merged.row.set("display_name", text_or_null(row.display_name));
+	merged.row.set("avatar_url", text_or_null(row.avatar_url));
+	merged.row.set("observed_at", row.observed_at ? Json::string(format_iso8601_utc(*row.observed_at)) : Json::null());
+	merged.row.set("attrs", row.attrs);
+
+	Payload applied = payload;
+	(void) apply_payload(applied, config, merged, plan);
+	return plan;
+}
 } // namespace
 
 const char *
@@ -296,17 +445,7 @@ plan_upsert(const Payload &payload, const Config &config, const IdLookup &id,
 			plan.user_id = order.front();
 			return plan;
 		}
-		std::string detail = "The payload's identities belong to users";
-		for (std::size_t i = 0; i < order.size(); i++)
-			detail += (i ? ", " : " ") + order[i];
-		detail += ":";
-		for (std::size_t i = 0; i < identities.size(); i++)
-			if (!identity_owner[i].owner.empty())
-				detail += " (" + std::string(identity_kind_name(identities[i].kind)) + ", " + identities[i].value +
-				          ") belongs to " + identity_owner[i].owner + ";";
-		detail.back() = '.';
-		conflict("", "payload identities belong to several users", detail,
-		         "Merging users is not available in this version.");
+		return plan_merge(payload, config, id, identities, identity_owner, owners, order);
 	}
 
 	const StoredUser &user = find_owner(owners, order.front());
@@ -315,27 +454,11 @@ plan_upsert(const Payload &payload, const Config &config, const IdLookup &id,
 		plan.action = Action::Unchanged;
 		return plan;
 	}
-
-	const RowValues before = RowValues::from(user);
-	RowValues row = before;
-	plan.link = identities_to_link(payload, config, &user, row);
-	apply_text(row.email, payload.email, payload.policy);
-	apply_text(row.username, payload.username, payload.policy);
-	apply_text(row.display_name, payload.display_name, payload.policy);
-	apply_text(row.avatar_url, payload.avatar_url, payload.policy);
-	if (payload.policy == Policy::Merge && payload.kind)
-		row.kind = *payload.kind;
-	row.attrs = apply_attrs(before.attrs, payload, payload.policy);
-	if (payload.observed_at && (!row.observed_at || *payload.observed_at > *row.observed_at))
-		row.observed_at = payload.observed_at;
-
-	if (row == before && plan.link.empty()) {
+	if (apply_payload(payload, config, user, plan)) {
+		plan.action = Action::Updated;
+		plan.write_row = true;
+	} else
 		plan.action = Action::Unchanged;
-		return plan;
-	}
-	plan.action = Action::Updated;
-	plan.write_row = true;
-	plan.row = std::move(row);
 	return plan;
 }
 

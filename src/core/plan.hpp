@@ -64,8 +64,16 @@ struct IdentityOwner {
 	bool deleted = false;
 };
 
+/* One loser of a merge: tombstoned into the survivor, its identities moved. */
+struct MergeStep {
+	std::string loser_id;
+	Json snapshot;                   /* the loser's user document before the merge */
+	std::vector<IdentityPair> moved; /* identities moved to the survivor */
+};
+
 struct Plan {
 	Action action = Action::Unchanged;
+	std::vector<MergeStep> merges; /* Merged: losers, oldest first */
 	std::string user_id;  /* the user answered; for an insert the payload id or empty */
 	bool write_row = false;
 	bool insert = false;

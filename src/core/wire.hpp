@@ -88,4 +88,7 @@ TokenSpan json_to_tokens(const Json &json, Allocator &allocator);
 /* Nesting depth past which a payload is refused (22023) before it is parsed. */
 constexpr int kMaxPayloadDepth = 64;
 
+/* Nesting depth accepted when reading rows back from the tables (direct SQL may store deep attrs). */
+constexpr int kMaxStoredDepth = 1000;
+
 } // namespace uu::core

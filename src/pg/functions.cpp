@@ -10,6 +10,7 @@ extern "C" {
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/builtins.h"
 #include "utils/jsonb.h"
 }
 
@@ -17,10 +18,20 @@ extern "C" {
 
 extern "C" {
 PG_FUNCTION_INFO_V1(user_upsert_user_upsert_1_0);
+PG_FUNCTION_INFO_V1(user_upsert_user_lookup_1_0);
 }
 
 /* user_upsert.user_upsert(payload jsonb) returns jsonb */
 extern "C" Datum
 user_upsert_user_upsert_1_0(PG_FUNCTION_ARGS) {
 	PG_RETURN_JSONB_P(uu::pg::run_upsert(PG_GETARG_JSONB_P(0), "user_upsert()"));
+}
+
+/* user_upsert.user_lookup(kind text, value text) returns jsonb */
+extern "C" Datum
+user_upsert_user_lookup_1_0(PG_FUNCTION_ARGS) {
+	Jsonb *document = uu::pg::run_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)), text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	if (document == nullptr)
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(document);
 }

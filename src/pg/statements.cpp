@@ -60,6 +60,13 @@ const StatementText kStatements[] = {
     {"SELECT 1 FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid FOR UPDATE OF u",
      1,
      {TEXTOID}},
+    /* FetchUser($1 id) */
+    {"SELECT pg_catalog.to_jsonb(u.*), u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL, "
+     "       ARRAY(SELECT i.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.value "
+     "               FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) u.id) "
+     "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
+     1,
+     {TEXTOID}},
     /* InsertUser($1 id or NULL, $2 kind, $3 fid, $4 primary_address, $5 agent_id, $6 email, $7 username,
      *            $8 display_name, $9 avatar_url, $10 attrs, $11 observed_at) */
     {"INSERT INTO user_upsert.users AS u (id, kind, fid, primary_address, agent_id, email, username, "
@@ -84,6 +91,24 @@ const StatementText kStatements[] = {
      "    ON CONFLICT DO NOTHING",
      3,
      {TEXTARRAYOID, TEXTARRAYOID, TEXTOID}},
+    /* TombstoneUser($1 loser, $2 survivor) */
+    {"UPDATE user_upsert.users AS u SET merged_into = $2::pg_catalog.uuid, fid = NULL, primary_address = NULL, "
+     "       agent_id = NULL, updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
+     " WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
+     2,
+     {TEXTOID, TEXTOID}},
+    /* MoveIdentities($1 loser, $2 survivor) */
+    {"UPDATE user_upsert.identities AS i SET user_id = $2::pg_catalog.uuid "
+     " WHERE i.user_id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
+     2,
+     {TEXTOID, TEXTOID}},
+    /* RecordMerge($1 survivor, $2 loser, $3 moved, $4 snapshot, $5 payload) */
+    {"INSERT INTO user_upsert.merges (survivor_id, merged_id, moved, snapshot, payload, merged_at) "
+     "VALUES ($1::pg_catalog.uuid, $2::pg_catalog.uuid, $3, $4, $5, pg_catalog.now())",
+     5,
+     {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID}},
+    /* NotifyMerge($1 payload text) */
+    {"SELECT pg_catalog.pg_notify('user_upsert_merge'::pg_catalog.text, $1)", 1, {TEXTOID}},
 };
 static_assert(sizeof kStatements / sizeof kStatements[0] == static_cast<size_t>(Statement::Count_),
               "one SQL text per Statement");

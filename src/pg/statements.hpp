@@ -19,9 +19,14 @@ enum class Statement {
 	UserStatus,       /* merged_into and deleted of one user, no lock */
 	LockUser,         /* to_jsonb(row), merged_into, deleted, identities; FOR UPDATE SKIP LOCKED */
 	WaitForUser,      /* FOR UPDATE, waiting */
+	FetchUser,        /* LockUser without the lock, for reads */
 	InsertUser,
 	UpdateUser,
 	LinkIdentities,
+	TombstoneUser,  /* a merge loser: merged_into set, mirrors cleared, version + 1 */
+	MoveIdentities, /* every identity of a loser to the survivor */
+	RecordMerge,    /* the audit row in user_upsert.merges */
+	NotifyMerge,    /* NOTIFY user_upsert_merge */
 	Count_
 };
 

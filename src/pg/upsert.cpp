@@ -21,6 +21,7 @@ extern "C" {
 #include "utils/timestamp.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -167,24 +168,13 @@ compare_ids(const void *a, const void *b) {
 	return strcmp(*static_cast<char *const *>(a), *static_cast<char *const *>(b));
 }
 
-enum class LockOutcome { Locked, Busy, Changed };
-
-/* One owner row: FOR UPDATE SKIP LOCKED, filling `record` when locked. */
-LockOutcome
-try_lock_owner(const char *id, core::OwnerRecord &record) {
-	Datum arg = CStringGetTextDatum(id);
-	execute(Statement::LockUser, &arg, " ", SPI_OK_SELECT);
-	if (SPI_processed == 0) {
-		Resolved r = resolve_user(id, nullptr);
-		return r.exists ? LockOutcome::Busy : LockOutcome::Changed;
-	}
+/* Row 0 of a LockUser / FetchUser result into `record`. */
+void
+read_user_row(core::OwnerRecord &record) {
 	bool isnull;
 	HeapTuple tuple = SPI_tuptable->vals[0];
 	TupleDesc desc = SPI_tuptable->tupdesc;
 	Jsonb *row = DatumGetJsonbPCopy(SPI_getbinval(tuple, desc, 1, &isnull));
-	(void) SPI_getbinval(tuple, desc, 2, &isnull);
-	if (!isnull) /* merged while we looked */
-		return LockOutcome::Changed;
 	Datum identities = SPI_getbinval(tuple, desc, 4, &isnull);
 	Datum *elems;
 	bool *elem_nulls;
@@ -199,6 +189,24 @@ try_lock_owner(const char *id, core::OwnerRecord &record) {
 		*colon = '\0';
 		record.identities[i] = core::IdentityRef{pair, colon + 1};
 	}
+}
+
+enum class LockOutcome { Locked, Busy, Changed };
+
+/* One owner row: FOR UPDATE SKIP LOCKED, filling `record` when locked. */
+LockOutcome
+try_lock_owner(const char *id, core::OwnerRecord &record) {
+	Datum arg = CStringGetTextDatum(id);
+	execute(Statement::LockUser, &arg, " ", SPI_OK_SELECT);
+	if (SPI_processed == 0) {
+		Resolved r = resolve_user(id, nullptr);
+		return r.exists ? LockOutcome::Busy : LockOutcome::Changed;
+	}
+	bool isnull;
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull) /* merged while we looked */
+		return LockOutcome::Changed;
+	read_user_row(record);
 	return LockOutcome::Locked;
 }
 
@@ -422,6 +430,33 @@ link_identities(const core::WritePlan &plan, const char *user_id) {
 		                          "payload's identities while this call held them.")));
 }
 
+/*
+ * Tombstones each loser into the survivor, moves its identities and records
+ * the merge (4.4). Runs before the survivor's row is written, so that the
+ * mirrored unique columns are free when the survivor takes them.
+ */
+void
+write_merges(const core::WritePlan &plan, Jsonb *payload) {
+	if (plan.nmerges == 0)
+		return;
+	StringInfoData notice;
+	initStringInfo(&notice);
+	appendStringInfo(&notice, "{\"survivor_id\": \"%s\", \"merged_ids\": [", plan.user_id);
+	for (uint32 i = 0; i < plan.nmerges; i++) {
+		const core::MergeRecord &m = plan.merges[i];
+		Datum ids[2] = {CStringGetTextDatum(m.loser_id), CStringGetTextDatum(plan.user_id)};
+		execute(Statement::TombstoneUser, ids, "  ", SPI_OK_UPDATE);
+		execute(Statement::MoveIdentities, ids, "  ", SPI_OK_UPDATE);
+		Datum audit[5] = {ids[1], ids[0], JsonbPGetDatum(tokens_to_jsonb(m.moved)),
+		                  JsonbPGetDatum(tokens_to_jsonb(m.snapshot)), JsonbPGetDatum(payload)};
+		execute(Statement::RecordMerge, audit, "     ", SPI_OK_INSERT);
+		appendStringInfo(&notice, "%s\"%s\"", i ? ", " : "", m.loser_id);
+	}
+	appendStringInfoString(&notice, "]}");
+	Datum arg = CStringGetTextDatum(notice.data);
+	execute(Statement::NotifyMerge, &arg, " ", SPI_OK_SELECT);
+}
+
 const core::OwnerRecord *
 owner_record(const Findings &f, const char *id) {
 	for (uint32 i = 0; i < f.nowner_ids; i++)
@@ -432,6 +467,45 @@ owner_record(const Findings &f, const char *id) {
 }
 
 } // namespace
+
+Jsonb *
+run_lookup(const char *kind, const char *value) {
+	MemoryContext call_context = CurrentMemoryContext;
+	core::Allocator allocator = palloc_allocator(call_context);
+	core::IdentityRef key = cxx_phase("user_lookup()", [&] { return core::prepare_lookup(kind, value, allocator); });
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	Resolved owner{false, false, nullptr};
+	if (strcmp(key.kind, "id") == 0)
+		owner = resolve_user(key.value, nullptr);
+	else {
+		core::PayloadIdentity identity{key.kind, key.value, "value"};
+		core::PreparedCall call{};
+		call.nidentities = 1;
+		call.identities = &identity;
+		IdentityLookupRows rows = lookup_identities(call, nullptr);
+		if (rows.owner[0])
+			owner = Resolved{true, rows.deleted[0], rows.owner[0]};
+	}
+	Jsonb *result = nullptr;
+	if (owner.exists && !owner.deleted) {
+		Datum arg = CStringGetTextDatum(owner.id);
+		execute(Statement::FetchUser, &arg, " ", SPI_OK_SELECT);
+		if (SPI_processed == 1) {
+			core::OwnerRecord record;
+			read_user_row(record);
+			core::TokenSpan document = cxx_phase("user_lookup()", [&] {
+				return core::document_call(record.row, record.nidentities, record.identities, allocator);
+			});
+			MemoryContext spi_context = MemoryContextSwitchTo(call_context);
+			result = tokens_to_jsonb(document);
+			MemoryContextSwitchTo(spi_context);
+		}
+	}
+	SPI_finish();
+	return result;
+}
 
 Jsonb *
 run_upsert(Jsonb *payload, const char *function_name) {
@@ -454,17 +528,22 @@ run_upsert(Jsonb *payload, const char *function_name) {
 	core::IdentityRef *identities = nullptr;
 	if (plan.write_row) {
 		char *user_id;
+		write_merges(plan, payload);
 		Jsonb *written = write_row(plan, &user_id);
 		link_identities(plan, user_id);
 		row = jsonb_to_tokens(written);
 		const core::OwnerRecord *before = plan.insert ? nullptr : owner_record(found, user_id);
-		uint32 nbefore = before ? before->nidentities : 0;
-		nidentities = nbefore + plan.nlink;
-		identities = static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * (nidentities + 1)));
-		for (uint32 i = 0; i < nbefore; i++)
-			identities[i] = before->identities[i];
+		uint32 total = (before ? before->nidentities : 0) + plan.nlink;
+		for (uint32 i = 0; i < plan.nmerges; i++)
+			total += plan.merges[i].nmoved;
+		identities = static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * (total + 1)));
+		for (uint32 i = 0; before && i < before->nidentities; i++)
+			identities[nidentities++] = before->identities[i];
+		for (uint32 i = 0; i < plan.nmerges; i++)
+			for (uint32 j = 0; j < plan.merges[i].nmoved; j++)
+				identities[nidentities++] = plan.merges[i].moved_identities[j];
 		for (uint32 i = 0; i < plan.nlink; i++)
-			identities[nbefore + i] = plan.link[i];
+			identities[nidentities++] = plan.link[i];
 	} else {
 		const core::OwnerRecord *owner = owner_record(found, plan.user_id);
 		row = owner->row;
@@ -473,7 +552,7 @@ run_upsert(Jsonb *payload, const char *function_name) {
 	}
 
 	core::TokenSpan answer = cxx_phase(function_name, [&] {
-		return core::answer_call(plan.action, row, nidentities, identities, allocator);
+		return core::answer_call(plan, row, nidentities, identities, allocator);
 	});
 
 	MemoryContext spi_context = MemoryContextSwitchTo(call_context);

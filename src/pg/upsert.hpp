@@ -16,4 +16,7 @@ namespace uu::pg {
  */
 Jsonb *run_upsert(Jsonb *payload, const char *function_name);
 
+/* user_lookup(kind, value): the live owner's user document, or nullptr. Read-only, no locks. */
+Jsonb *run_lookup(const char *kind, const char *value);
+
 } // namespace uu::pg
