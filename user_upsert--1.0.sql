@@ -184,3 +184,6 @@ END;
 
 COMMENT ON FUNCTION user_upsert.user_verify() IS
     'One row per broken invariant of the users and identities tables; empty when healthy';
+
+-- Administrative: only the extension owner and roles it grants may run it.
+REVOKE ALL ON FUNCTION user_upsert.user_verify() FROM PUBLIC;
