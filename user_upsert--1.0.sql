@@ -187,3 +187,78 @@ COMMENT ON FUNCTION user_upsert.user_verify() IS
 
 -- Administrative: only the extension owner and roles it grants may run it.
 REVOKE ALL ON FUNCTION user_upsert.user_verify() FROM PUBLIC;
+
+-- Direct SQL on the tables keeps the guarantees (DESIGN.md section 6).
+CREATE FUNCTION user_upsert.users_trigger()
+RETURNS trigger
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'user_upsert_users_trigger_1_0';
+
+CREATE FUNCTION user_upsert.identities_trigger()
+RETURNS trigger
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'user_upsert_identities_trigger_1_0';
+
+CREATE TRIGGER users_identities_before
+    BEFORE INSERT OR UPDATE ON user_upsert.users
+    FOR EACH ROW EXECUTE FUNCTION user_upsert.users_trigger();
+-- Identities of a new row can only be inserted once the row exists.
+CREATE TRIGGER users_identities_after_insert
+    AFTER INSERT ON user_upsert.users
+    FOR EACH ROW
+    WHEN (NEW.fid IS NOT NULL OR NEW.primary_address IS NOT NULL OR NEW.agent_id IS NOT NULL)
+    EXECUTE FUNCTION user_upsert.users_trigger();
+-- Only a direct UPDATE whose merge (direct_conflict = merge) is pending keeps its version.
+CREATE TRIGGER users_merge_after_update
+    AFTER UPDATE ON user_upsert.users
+    FOR EACH ROW
+    WHEN (NEW.version OPERATOR(pg_catalog.=) OLD.version)
+    EXECUTE FUNCTION user_upsert.users_trigger();
+CREATE TRIGGER identities_mirror_before
+    BEFORE INSERT OR UPDATE OR DELETE ON user_upsert.identities
+    FOR EACH ROW EXECUTE FUNCTION user_upsert.identities_trigger();
+
+-- For code that only knows INSERT: INSERT … RETURNING * through user_upsert().
+CREATE VIEW user_upsert.users_upsert AS
+    SELECT u.id, u.kind, u.fid, u.primary_address, u.agent_id, u.email, u.username, u.display_name,
+           u.avatar_url, u.attrs, u.created_at, u.updated_at, u.observed_at, u.version, u.merged_into,
+           u.deleted_at
+      FROM user_upsert.users u;
+
+CREATE FUNCTION user_upsert.users_upsert_insert()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    payload jsonb := '{}'::jsonb;
+    result jsonb;
+BEGIN
+    -- A NULL column is absent: the view has no defaults, so an omitted column arrives as NULL.
+    IF NEW.id IS NOT NULL THEN payload := payload OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('id', NEW.id); END IF;
+    IF NEW.fid IS NOT NULL THEN payload := payload OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('fid', NEW.fid); END IF;
+    IF NEW.primary_address IS NOT NULL THEN payload := payload OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('primary_address', NEW.primary_address); END IF;
+    IF NEW.agent_id IS NOT NULL THEN payload := payload OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('agent_id', NEW.agent_id); END IF;
+    IF NEW.email IS NOT NULL THEN payload := payload OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('email', NEW.email); END IF;
+    IF NEW.username IS NOT NULL THEN payload := payload OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('username', NEW.username); END IF;
+    IF NEW.display_name IS NOT NULL THEN payload := payload OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('display_name', NEW.display_name); END IF;
+    IF NEW.avatar_url IS NOT NULL THEN payload := payload OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('avatar_url', NEW.avatar_url); END IF;
+    IF NEW.kind IS NOT NULL THEN payload := payload OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('kind', NEW.kind); END IF;
+    IF NEW.attrs IS NOT NULL THEN payload := payload OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('attrs', NEW.attrs); END IF;
+    IF NEW.observed_at IS NOT NULL THEN payload := payload OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('observed_at', NEW.observed_at); END IF;
+    result := user_upsert.user_upsert(payload);
+    SELECT u.id, u.kind, u.fid, u.primary_address, u.agent_id, u.email, u.username, u.display_name,
+           u.avatar_url, u.attrs, u.created_at, u.updated_at, u.observed_at, u.version, u.merged_into,
+           u.deleted_at
+      INTO NEW
+      FROM user_upsert.users u
+     WHERE u.id OPERATOR(pg_catalog.=) ((result OPERATOR(pg_catalog.->) 'user') OPERATOR(pg_catalog.->>) 'id')::pg_catalog.uuid;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER users_upsert_insert
+    INSTEAD OF INSERT ON user_upsert.users_upsert
+    FOR EACH ROW EXECUTE FUNCTION user_upsert.users_upsert_insert();

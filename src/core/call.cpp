@@ -44,6 +44,20 @@ copy_optional(const std::optional<std::string> &s, Allocator &allocator) {
 
 } // namespace
 
+const char *
+normalize_identity_value(std::string_view kind, std::string_view value, const char *field, Allocator &allocator) {
+	if (kind == "fid")
+		return allocator.copy(std::to_string(normalize_fid_text(value, field)));
+	if (kind == "wallet")
+		return allocator.copy(normalize_wallet(value, field));
+	if (kind == "agent")
+		return allocator.copy(normalize_agent(value, field));
+	if (kind == "external")
+		return allocator.copy(normalize_external(value, field));
+	throw_invalid(field, "unknown identity kind \"" + escape_for_message(kind) + "\"", {},
+	              "Valid kinds are fid, wallet, agent and external.");
+}
+
 IdentityRef
 prepare_lookup(std::string_view kind, std::string_view value, Allocator &allocator) {
 	std::string normalized;

@@ -85,6 +85,13 @@ static_assert(std::is_trivially_destructible_v<WritePlan>);
  */
 IdentityRef prepare_lookup(std::string_view kind, std::string_view value, Allocator &allocator);
 
+/*
+ * A value of an identities row or a users identity column, normalized for
+ * `kind` (fid, wallet, agent, external); errors name `field`.
+ */
+const char *normalize_identity_value(std::string_view kind, std::string_view value, const char *field,
+                                     Allocator &allocator);
+
 /* The user document of `row` with its identities. */
 TokenSpan document_call(TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
                         Allocator &allocator);

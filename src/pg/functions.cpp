@@ -35,3 +35,25 @@ user_upsert_user_lookup_1_0(PG_FUNCTION_ARGS) {
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(document);
 }
+
+namespace uu::pg {
+Datum users_trigger(FunctionCallInfo fcinfo);
+Datum identities_trigger(FunctionCallInfo fcinfo);
+} // namespace uu::pg
+
+extern "C" {
+PG_FUNCTION_INFO_V1(user_upsert_users_trigger_1_0);
+PG_FUNCTION_INFO_V1(user_upsert_identities_trigger_1_0);
+}
+
+/* Trigger on user_upsert.users (BEFORE INSERT OR UPDATE, AFTER INSERT, AFTER UPDATE). */
+extern "C" Datum
+user_upsert_users_trigger_1_0(PG_FUNCTION_ARGS) {
+	return uu::pg::users_trigger(fcinfo);
+}
+
+/* Trigger on user_upsert.identities (BEFORE INSERT OR UPDATE OR DELETE). */
+extern "C" Datum
+user_upsert_identities_trigger_1_0(PG_FUNCTION_ARGS) {
+	return uu::pg::identities_trigger(fcinfo);
+}

@@ -84,13 +84,13 @@ const StatementText kStatements[] = {
      "RETURNING pg_catalog.to_jsonb(u.*), u.id::pg_catalog.text",
      11,
      {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID}},
-    /* LinkIdentities($1 kinds, $2 values, $3 user id) */
+    /* LinkIdentities($1 kinds, $2 values, $3 user id, $4 created_at or NULL for now()) */
     {"INSERT INTO user_upsert.identities (kind, value, user_id, created_at) "
-     "SELECT k.kind, k.value, $3::pg_catalog.uuid, pg_catalog.now() "
+     "SELECT k.kind, k.value, $3::pg_catalog.uuid, COALESCE($4, pg_catalog.now()) "
      "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS k(kind, value) "
      "    ON CONFLICT DO NOTHING",
-     3,
-     {TEXTARRAYOID, TEXTARRAYOID, TEXTOID}},
+     4,
+     {TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TIMESTAMPTZOID}},
     /* TombstoneUser($1 loser, $2 survivor) */
     {"UPDATE user_upsert.users AS u SET merged_into = $2::pg_catalog.uuid, fid = NULL, primary_address = NULL, "
      "       agent_id = NULL, updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
@@ -109,6 +109,30 @@ const StatementText kStatements[] = {
      {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID}},
     /* NotifyMerge($1 payload text) */
     {"SELECT pg_catalog.pg_notify('user_upsert_merge'::pg_catalog.text, $1)", 1, {TEXTOID}},
+    /* LockUserWaiting($1 id) */
+    {"SELECT pg_catalog.to_jsonb(u.*), u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL, "
+     "       ARRAY(SELECT i.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.value "
+     "               FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) u.id) "
+     "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid FOR UPDATE OF u",
+     1,
+     {TEXTOID}},
+    /* UnlinkIdentity($1 kind, $2 value, $3 user id) */
+    {"DELETE FROM user_upsert.identities i WHERE i.kind OPERATOR(pg_catalog.=) $1 "
+     "   AND i.value OPERATOR(pg_catalog.=) $2 AND i.user_id OPERATOR(pg_catalog.=) $3::pg_catalog.uuid",
+     3,
+     {TEXTOID, TEXTOID, TEXTOID}},
+    /* AdoptCreatedAt($1 kind, $2 value, $3 created_at) */
+    {"UPDATE user_upsert.identities i SET created_at = $3 "
+     " WHERE i.kind OPERATOR(pg_catalog.=) $1 AND i.value OPERATOR(pg_catalog.=) $2 "
+     "   AND i.created_at OPERATOR(pg_catalog.<>) $3",
+     3,
+     {TEXTOID, TEXTOID, TIMESTAMPTZOID}},
+    /* SetMirrors($1 id, $2 fid, $3 agent_id, $4 primary_address) */
+    {"UPDATE user_upsert.users u SET fid = $2, agent_id = $3, primary_address = $4, "
+     "       updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
+     " WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
+     4,
+     {TEXTOID, INT8OID, TEXTOID, TEXTOID}},
 };
 static_assert(sizeof kStatements / sizeof kStatements[0] == static_cast<size_t>(Statement::Count_),
               "one SQL text per Statement");

@@ -27,6 +27,10 @@ enum class Statement {
 	MoveIdentities, /* every identity of a loser to the survivor */
 	RecordMerge,    /* the audit row in user_upsert.merges */
 	NotifyMerge,    /* NOTIFY user_upsert_merge */
+	LockUserWaiting, /* FetchUser with FOR UPDATE, waiting: the triggers' row-first order */
+	UnlinkIdentity,  /* DELETE one identity of one user */
+	AdoptCreatedAt,  /* a re-inserted identity keeps the created_at it is given */
+	SetMirrors,      /* fid, agent_id, primary_address of a user after a direct identity write */
 	Count_
 };
 

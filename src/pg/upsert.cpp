@@ -34,12 +34,35 @@ extern "C" {
 #include "pg/errors.hpp"
 #include "pg/jsonb.hpp"
 #include "pg/locking.hpp"
+#include "pg/lookups.hpp"
 #include "pg/statements.hpp"
 #include "pg/upsert.hpp"
 
 namespace uu::pg {
 
-namespace {
+/* Nesting depth of the extension's own writes; the triggers stand aside while it is > 0. */
+static int extension_write_depth = 0;
+
+bool
+extension_is_writing() {
+	return extension_write_depth > 0;
+}
+
+void
+as_extension_write(void (*fn)(void *), void *arg) {
+	extension_write_depth++;
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_CATCH();
+	{
+		extension_write_depth--;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	extension_write_depth--;
+}
 
 /* Back-offs after which a call gives up; each one means another transaction made progress. */
 constexpr int kMaxAttempts = 1000;
@@ -74,13 +97,6 @@ serialization_failure(const char *what) {
 	pg_unreachable();
 }
 
-/* Where a user id leads: the live end of its merge chain. */
-struct Resolved {
-	bool exists;
-	bool deleted;
-	char *id; /* the end of the chain */
-};
-
 Resolved
 resolve_user(const char *id, Snapshot snapshot) {
 	Resolved r{false, false, pstrdup(id)};
@@ -101,12 +117,6 @@ resolve_user(const char *id, Snapshot snapshot) {
 		r.id = next;
 	}
 }
-
-struct IdentityLookupRows {
-	char **owner; /* resolved live end of the chain, or nullptr */
-	bool *deleted;
-	char **blocked;
-};
 
 IdentityLookupRows
 lookup_identities(const core::PreparedCall &call, Snapshot snapshot) {
@@ -155,7 +165,6 @@ same_text(const char *a, const char *b) {
 	return (a == nullptr && b == nullptr) || (a && b && strcmp(a, b) == 0);
 }
 
-/* The payload's identity in a message: its field and value. */
 void
 report_blocked(const core::PayloadIdentity &identity, const char *reason) {
 	ereport(ERROR, (errcode(ERRCODE_UU_BLOCKED_IDENTITY), errmsg("blocked identity in \"%s\"", identity.field),
@@ -190,6 +199,8 @@ read_user_row(core::OwnerRecord &record) {
 		record.identities[i] = core::IdentityRef{pair, colon + 1};
 	}
 }
+
+namespace {
 
 enum class LockOutcome { Locked, Busy, Changed };
 
@@ -420,15 +431,26 @@ link_identities(const core::WritePlan &plan, const char *user_id) {
 		kinds[i] = plan.link[i].kind;
 		values[i] = plan.link[i].value;
 	}
-	Datum args[3] = {text_array(kinds, plan.nlink), text_array(values, plan.nlink), CStringGetTextDatum(user_id)};
-	execute(Statement::LinkIdentities, args, "   ", SPI_OK_INSERT);
-	if (SPI_processed != plan.nlink)
+	link_identity_rows(kinds, values, plan.nlink, user_id, (Datum) 0, true);
+}
+
+} // namespace
+
+void
+link_identity_rows(const char *const *kinds, const char *const *values, uint32 n, const char *user_id,
+                   Datum created_at, bool created_at_null) {
+	Datum args[4] = {text_array(kinds, n), text_array(values, n), CStringGetTextDatum(user_id), created_at};
+	const char nulls[5] = {' ', ' ', ' ', created_at_null ? 'n' : ' ', '\0'};
+	execute(Statement::LinkIdentities, args, nulls, SPI_OK_INSERT);
+	if (SPI_processed != n)
 		/* Only a writer that bypassed the identity locks can get here. */
 		ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT),
 		                errmsg("identity was linked to another user concurrently"),
 		                errdetail("A write that did not take user_upsert's identity locks linked one of the "
 		                          "payload's identities while this call held them.")));
 }
+
+namespace {
 
 /*
  * Tombstones each loser into the survivor, moves its identities and records
@@ -455,6 +477,22 @@ write_merges(const core::WritePlan &plan, Jsonb *payload) {
 	appendStringInfoString(&notice, "]}");
 	Datum arg = CStringGetTextDatum(notice.data);
 	execute(Statement::NotifyMerge, &arg, " ", SPI_OK_SELECT);
+}
+
+struct Writes {
+	const core::WritePlan *plan;
+	Jsonb *payload;
+	char *user_id;
+	Jsonb *written;
+};
+
+/* Every write of one call, in an order that keeps the unique mirrors free: merges, the row, the links. */
+void
+do_writes(void *arg) {
+	Writes *w = static_cast<Writes *>(arg);
+	write_merges(*w->plan, w->payload);
+	w->written = write_row(*w->plan, &w->user_id);
+	link_identities(*w->plan, w->user_id);
 }
 
 const core::OwnerRecord *
@@ -527,11 +565,10 @@ run_upsert(Jsonb *payload, const char *function_name) {
 	uint32 nidentities = 0;
 	core::IdentityRef *identities = nullptr;
 	if (plan.write_row) {
-		char *user_id;
-		write_merges(plan, payload);
-		Jsonb *written = write_row(plan, &user_id);
-		link_identities(plan, user_id);
-		row = jsonb_to_tokens(written);
+		Writes writes{&plan, payload, nullptr, nullptr};
+		as_extension_write(do_writes, &writes);
+		char *user_id = writes.user_id;
+		row = jsonb_to_tokens(writes.written);
 		const core::OwnerRecord *before = plan.insert ? nullptr : owner_record(found, user_id);
 		uint32 total = (before ? before->nidentities : 0) + plan.nlink;
 		for (uint32 i = 0; i < plan.nmerges; i++)

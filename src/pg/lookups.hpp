@@ -1,0 +1,65 @@
+/*
+ * lookups.hpp
+ *	  SPI helpers shared by user_upsert() and the triggers. All run inside
+ *	  SPI_connect, allocate in the current (SPI) context and can ereport.
+ *	  Include after postgres.h.
+ *
+ * IDENTIFICATION
+ *	  src/pg/lookups.hpp
+ */
+#pragma once
+
+#include "core/call.hpp"
+
+extern "C" {
+#include "utils/snapshot.h"
+}
+
+namespace uu::pg {
+
+/* A text[] datum of `n` C strings. */
+Datum text_array(const char *const *items, uint32 n);
+
+/* Column `column` (1-based) of row `row` of SPI_tuptable as a C string, or nullptr. */
+char *text_column(int row, int column, bool *isnull);
+bool bool_column(int row, int column);
+
+/* Where a user id leads: the live end of its merge chain. */
+struct Resolved {
+	bool exists;
+	bool deleted;
+	char *id; /* the end of the chain */
+};
+Resolved resolve_user(const char *id, Snapshot snapshot);
+
+struct IdentityLookupRows {
+	char **owner; /* resolved live end of the chain, or nullptr */
+	bool *deleted;
+	char **blocked;
+};
+/* Owner and block status of each identity of `call` (in its order). */
+IdentityLookupRows lookup_identities(const core::PreparedCall &call, Snapshot snapshot);
+
+/* ereport 40001 naming what a concurrent commit changed. */
+[[noreturn]] void serialization_failure(const char *what);
+
+/* Inserts identity rows for `user_id`; created_at NULL means now(). UU001 if one was taken concurrently. */
+void link_identity_rows(const char *const *kinds, const char *const *values, uint32 n, const char *user_id,
+                        Datum created_at, bool created_at_null);
+
+/* The whole user_upsert() call, for the triggers' merge mode and the view. */
+Jsonb *run_upsert(Jsonb *payload, const char *function_name);
+
+/* ereport UU002 for a blocked identity. */
+[[noreturn]] void report_blocked(const core::PayloadIdentity &identity, const char *reason);
+
+/* Row 0 of a LockUser / FetchUser / LockUserWaiting result. */
+void read_user_row(core::OwnerRecord &record);
+
+/* Runs fn(arg) with extension_is_writing() true; restores it on error too. */
+void as_extension_write(void (*fn)(void *), void *arg);
+
+/* True while the extension writes its own tables: the triggers then stand aside. */
+bool extension_is_writing();
+
+} // namespace uu::pg

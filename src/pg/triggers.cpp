@@ -1,0 +1,871 @@
+/*
+ * triggers.cpp
+ *	  Direct SQL on user_upsert.users and user_upsert.identities keeps the
+ *	  guarantees of user_upsert() (DESIGN.md section 6).
+ *
+ *	  Lock order (see locking.cpp): a trigger holds, or first takes, the row
+ *	  lock of every user it will change (R), and only then takes identity
+ *	  locks (I). That is the order a direct UPDATE imposes anyway, since the
+ *	  executor locks the row before its BEFORE trigger runs; user_upsert()
+ *	  never waits for R while holding I, so the two orders cannot deadlock.
+ *	  The merge mode calls user_upsert() itself, which backs off as usual.
+ *
+ *	  While the extension writes its own tables (user_upsert(), or a trigger
+ *	  writing the other table) extension_is_writing() is true and the triggers
+ *	  stand aside: no work is done twice.
+ *
+ *	  Every function here can ereport; locals are trivially destructible.
+ *
+ * IDENTIFICATION
+ *	  src/pg/triggers.cpp
+ */
+#include "core/call.hpp"
+#include "core/payload.hpp"
+#include "pg/boundary.hpp"
+#include "pg/guc.hpp"
+
+#include <cstring>
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/memutils.h"
+#include "storage/proc.h"
+}
+
+#include "pg/errors.hpp"
+#include "pg/locking.hpp"
+#include "pg/lookups.hpp"
+#include "pg/statements.hpp"
+
+namespace uu::pg {
+
+namespace {
+
+/* Column numbers of user_upsert.users used here. */
+struct UserColumns {
+	int id, fid, primary_address, agent_id, version, updated_at, merged_into, created_at;
+};
+
+UserColumns
+user_columns(TupleDesc desc) {
+	return UserColumns{SPI_fnumber(desc, "id"),          SPI_fnumber(desc, "fid"),
+	                   SPI_fnumber(desc, "primary_address"), SPI_fnumber(desc, "agent_id"),
+	                   SPI_fnumber(desc, "version"),     SPI_fnumber(desc, "updated_at"),
+	                   SPI_fnumber(desc, "merged_into"), SPI_fnumber(desc, "created_at")};
+}
+
+/* A column as text (SPI_getvalue: palloc'd), or nullptr when NULL. */
+char *
+column_text(HeapTuple tuple, TupleDesc desc, int attnum) {
+	return SPI_getvalue(tuple, desc, attnum);
+}
+
+bool
+same(const char *a, const char *b) {
+	return (a == nullptr && b == nullptr) || (a && b && strcmp(a, b) == 0);
+}
+
+const char *
+normalize(const char *kind, const char *value, const char *field) {
+	core::Allocator allocator = palloc_allocator(CurrentMemoryContext);
+	return cxx_phase("user_upsert trigger",
+	                 [&] { return core::normalize_identity_value(kind, value, field, allocator); });
+}
+
+/* Identity locks for the given (kind, value) pairs, in key order (rule 1 of locking.cpp). */
+void
+lock_pairs(const char *const *kinds, const char *const *values, int n) {
+	uint64 keys[8];
+	int nkeys = 0;
+	for (int i = 0; i < n; i++)
+		if (values[i])
+			keys[nkeys++] = core::identity_lock_key(kinds[i], values[i]);
+	/* at most six keys: insertion sort, dropping duplicates */
+	int ndistinct = 0;
+	for (int i = 0; i < nkeys; i++) {
+		uint64 key = keys[i];
+		int j = ndistinct;
+		while (j > 0 && keys[j - 1] > key)
+			j--;
+		if (j > 0 && keys[j - 1] == key)
+			continue;
+		memmove(&keys[j + 1], &keys[j], sizeof(uint64) * (ndistinct - j));
+		keys[j] = key;
+		ndistinct++;
+	}
+	lock_identities(keys, static_cast<uint32>(ndistinct));
+}
+
+/* Owners of identities, with REPEATABLE READ cross-check (as in user_upsert()). */
+IdentityLookupRows
+owners_of(core::PayloadIdentity *identities, uint32 n) {
+	core::PreparedCall call{};
+	call.nidentities = n;
+	call.identities = identities;
+	IdentityLookupRows rows = lookup_identities(call, nullptr);
+	if (IsolationUsesXactSnapshot()) {
+		IdentityLookupRows now = lookup_identities(call, GetLatestSnapshot());
+		for (uint32 i = 0; i < n; i++)
+			if (!same(now.owner[i], rows.owner[i]))
+				serialization_failure(identities[i].field);
+	}
+	for (uint32 i = 0; i < n; i++)
+		if (rows.blocked[i])
+			report_blocked(identities[i], rows.blocked[i]);
+	return rows;
+}
+
+[[noreturn]] void
+owned_elsewhere(const core::PayloadIdentity &identity, const char *owner, bool deleted, const char *hint) {
+	ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT),
+	                errmsg("identity in \"%s\" belongs to another user", identity.field),
+	                errdetail("Key (%s, %s) belongs to %suser %s.", identity.kind, identity.value,
+	                          deleted ? "deleted " : "", owner),
+	                errhint("%s", hint)));
+	pg_unreachable();
+}
+
+const char *const kMergeHint =
+    "Use user_upsert(), or SET user_upsert.direct_conflict = 'merge' to merge the users.";
+
+/* The payload that links one identity to `user_id` through user_upsert(). */
+Jsonb *
+link_payload(const char *user_id, const char *kind, const char *value) {
+	StringInfoData s;
+	initStringInfo(&s);
+	appendStringInfoString(&s, "{\"id\": ");
+	escape_json(&s, user_id);
+	if (strcmp(kind, "fid") == 0)
+		appendStringInfo(&s, ", \"fid\": %s", value);
+	else if (strcmp(kind, "wallet") == 0) {
+		appendStringInfoString(&s, ", \"wallets\": [");
+		escape_json(&s, value);
+		appendStringInfoChar(&s, ']');
+	} else if (strcmp(kind, "agent") == 0) {
+		appendStringInfoString(&s, ", \"agent_id\": ");
+		escape_json(&s, value);
+	} else {
+		const char *colon = strchr(value, ':');
+		appendStringInfoString(&s, ", \"external\": {");
+		escape_json(&s, pnstrdup(value, colon - value));
+		appendStringInfoString(&s, ": ");
+		escape_json(&s, colon + 1);
+		appendStringInfoChar(&s, '}');
+	}
+	appendStringInfoChar(&s, '}');
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));
+}
+
+/* Locks a user row, waiting (the triggers' row-first order); fills `record`. False when absent. */
+bool
+lock_user_waiting(const char *id, core::OwnerRecord &record, bool *merged, bool *deleted) {
+	Datum arg = CStringGetTextDatum(id);
+	execute(Statement::LockUserWaiting, &arg, " ", SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return false;
+	bool isnull;
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	*merged = !isnull;
+	*deleted = bool_column(0, 3);
+	read_user_row(record);
+	return true;
+}
+
+/* The value `user` holds for a one-per-user kind (fid, agent, or external of `provider`), or nullptr. */
+const char *
+held_value(const core::OwnerRecord &user, const char *kind, const char *value) {
+	size_t provider_len = 0;
+	if (strcmp(kind, "external") == 0)
+		provider_len = static_cast<size_t>(strchr(value, ':') - value) + 1;
+	for (uint32 i = 0; i < user.nidentities; i++) {
+		const core::IdentityRef &held = user.identities[i];
+		if (strcmp(held.kind, kind) != 0)
+			continue;
+		if (provider_len == 0 || strncmp(held.value, value, provider_len) == 0)
+			return held.value;
+	}
+	return nullptr;
+}
+
+/* UU001 when `user` already holds another identity of a one-per-user kind (4.3). */
+void
+check_one_per_user(const core::OwnerRecord &user, const char *user_id, const core::PayloadIdentity &identity) {
+	if (strcmp(identity.kind, "wallet") == 0)
+		return;
+	const char *held = held_value(user, identity.kind, identity.value);
+	if (held && strcmp(held, identity.value) != 0)
+		ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT),
+		                errmsg("user already has a different %s",
+		                       strcmp(identity.kind, "external") == 0 ? "subject for this provider" : identity.kind),
+		                errdetail("User %s has (%s, %s); the write gives (%s, %s).", user_id, identity.kind, held,
+		                          identity.kind, identity.value),
+		                errhint("Unlink the old identity first with DELETE on user_upsert.identities.")));
+}
+
+/* --- users ------------------------------------------------------------- */
+
+/* The identity columns of a users row, normalized. */
+struct IdentityColumns {
+	const char *fid;
+	const char *wallet;
+	const char *agent;
+};
+
+constexpr int UUID_TEXT_LEN = 37;
+
+/*
+ * Merges a BEFORE UPDATE left for its AFTER UPDATE trigger, in the
+ * transaction's memory; entries of an earlier transaction are ignored.
+ */
+struct PendingMerge {
+	LocalTransactionId lxid;
+	char user_id[UUID_TEXT_LEN];
+	char *fid, *wallet, *agent;
+};
+PendingMerge *pending = nullptr;
+int npending = 0, pending_capacity = 0;
+LocalTransactionId pending_lxid = InvalidLocalTransactionId;
+
+char *
+keep(const char *s) {
+	return s ? MemoryContextStrdup(TopTransactionContext, s) : nullptr;
+}
+
+void
+remember_pending_merge(const char *user_id, const IdentityColumns &wanted) {
+	if (pending_lxid != MyProc->lxid) {
+		pending = nullptr;
+		npending = pending_capacity = 0;
+		pending_lxid = MyProc->lxid;
+	}
+	if (npending == pending_capacity) {
+		pending_capacity = pending_capacity ? pending_capacity * 2 : 8;
+		pending = static_cast<PendingMerge *>(
+		    pending ? repalloc(pending, sizeof(PendingMerge) * pending_capacity)
+		            : MemoryContextAlloc(TopTransactionContext, sizeof(PendingMerge) * pending_capacity));
+	}
+	PendingMerge &p = pending[npending++];
+	p.lxid = MyProc->lxid;
+	strlcpy(p.user_id, user_id, sizeof p.user_id);
+	p.fid = keep(wanted.fid);
+	p.wallet = keep(wanted.wallet);
+	p.agent = keep(wanted.agent);
+}
+
+bool
+take_pending_merge(const char *user_id, IdentityColumns *wanted) {
+	if (pending_lxid != MyProc->lxid)
+		return false;
+	for (int i = 0; i < npending; i++)
+		if (strcmp(pending[i].user_id, user_id) == 0) {
+			*wanted = IdentityColumns{pending[i].fid, pending[i].wallet, pending[i].agent};
+			pending[i] = pending[--npending];
+			return true;
+		}
+	return false;
+}
+
+
+struct NewUserTuple {
+	HeapTuple tuple;
+	IdentityColumns values;
+};
+
+/* Normalizes NEW's identity columns (22023), rewriting the tuple when a value changes. */
+NewUserTuple
+normalize_user_tuple(HeapTuple tuple, TupleDesc desc, const UserColumns &c) {
+	NewUserTuple out{tuple, {column_text(tuple, desc, c.fid), column_text(tuple, desc, c.primary_address),
+	                         column_text(tuple, desc, c.agent_id)}};
+	if (out.values.fid)
+		out.values.fid = normalize("fid", out.values.fid, "fid");
+	int cols[2];
+	Datum values[2];
+	bool nulls[2] = {false, false};
+	int n = 0;
+	if (out.values.wallet) {
+		const char *normalized = normalize("wallet", out.values.wallet, "primary_address");
+		if (strcmp(normalized, out.values.wallet) != 0) {
+			cols[n] = c.primary_address;
+			values[n++] = CStringGetTextDatum(normalized);
+		}
+		out.values.wallet = normalized;
+	}
+	if (out.values.agent) {
+		const char *normalized = normalize("agent", out.values.agent, "agent_id");
+		if (strcmp(normalized, out.values.agent) != 0) {
+			cols[n] = c.agent_id;
+			values[n++] = CStringGetTextDatum(normalized);
+		}
+		out.values.agent = normalized;
+	}
+	if (n > 0)
+		out.tuple = heap_modify_tuple_by_cols(tuple, desc, n, cols, values, nulls);
+	return out;
+}
+
+struct Links {
+	const char *kinds[3];
+	const char *values[3];
+	uint32 n;
+	const char *user_id;
+	Datum created_at;
+	bool created_at_null;
+	/* unlinked when the column moved away from them */
+	const char *unlink_kinds[2];
+	const char *unlink_values[2];
+	uint32 nunlink;
+};
+
+void
+write_links(void *arg) {
+	Links *l = static_cast<Links *>(arg);
+	for (uint32 i = 0; i < l->nunlink; i++) {
+		Datum args[3] = {CStringGetTextDatum(l->unlink_kinds[i]), CStringGetTextDatum(l->unlink_values[i]),
+		                 CStringGetTextDatum(l->user_id)};
+		execute(Statement::UnlinkIdentity, args, "   ", SPI_OK_DELETE);
+	}
+	if (l->n > 0)
+		link_identity_rows(l->kinds, l->values, l->n, l->user_id, l->created_at, l->created_at_null);
+}
+
+/*
+ * Checks the new identity columns of a users row against their owners (after
+ * taking their identity locks); returns how many belong to another live user,
+ * reporting UU001 at once unless `may_merge`.
+ */
+int
+check_user_identities(const char *user_id, const IdentityColumns &now, const IdentityColumns &before, bool may_merge,
+                      core::PayloadIdentity *identities, uint32 *nidentities) {
+	const char *kinds[3] = {"fid", "wallet", "agent"};
+	const char *fields[3] = {"fid", "primary_address", "agent_id"};
+	const char *values[3] = {now.fid, now.wallet, now.agent};
+	const char *old_values[3] = {before.fid, before.wallet, before.agent};
+	uint32 n = 0;
+	for (int i = 0; i < 3; i++)
+		if (values[i] && !same(values[i], old_values[i]))
+			identities[n++] = core::PayloadIdentity{kinds[i], values[i], fields[i]};
+	*nidentities = n;
+	if (n == 0)
+		return 0;
+	const char *lock_kinds[6], *lock_values[6];
+	for (int i = 0; i < 3; i++) {
+		lock_kinds[i] = lock_kinds[i + 3] = kinds[i];
+		lock_values[i] = same(values[i], old_values[i]) ? nullptr : values[i];
+		lock_values[i + 3] = same(values[i], old_values[i]) || i == 1 ? nullptr : old_values[i];
+	}
+	lock_pairs(lock_kinds, lock_values, 6);
+	IdentityLookupRows rows = owners_of(identities, n);
+	int elsewhere = 0;
+	for (uint32 i = 0; i < n; i++)
+		if (rows.owner[i] && (!user_id || strcmp(rows.owner[i], user_id) != 0)) {
+			if (!may_merge || rows.deleted[i])
+				owned_elsewhere(identities[i], rows.owner[i], rows.deleted[i],
+				                may_merge ? "A deleted user's identities cannot be merged." : kMergeHint);
+			elsewhere++;
+		}
+	return elsewhere;
+}
+
+HeapTuple
+users_before_insert(TriggerData *trigger) {
+	TupleDesc desc = trigger->tg_relation->rd_att;
+	UserColumns c = user_columns(desc);
+	NewUserTuple nu = normalize_user_tuple(trigger->tg_trigtuple, desc, c);
+	bool isnull;
+	(void) heap_getattr(nu.tuple, c.merged_into, desc, &isnull);
+	if (isnull) {
+		core::PayloadIdentity identities[3];
+		uint32 n;
+		IdentityColumns none{nullptr, nullptr, nullptr};
+		(void) check_user_identities(nullptr, nu.values, none, false, identities, &n);
+	}
+	return nu.tuple;
+}
+
+void
+users_after_insert(TriggerData *trigger) {
+	TupleDesc desc = trigger->tg_relation->rd_att;
+	UserColumns c = user_columns(desc);
+	HeapTuple tuple = trigger->tg_trigtuple;
+	bool isnull;
+	(void) heap_getattr(tuple, c.merged_into, desc, &isnull);
+	if (!isnull)
+		return;
+	Links links{};
+	links.user_id = column_text(tuple, desc, c.id);
+	links.created_at = heap_getattr(tuple, c.created_at, desc, &links.created_at_null);
+	IdentityColumns v{column_text(tuple, desc, c.fid), column_text(tuple, desc, c.primary_address),
+	                  column_text(tuple, desc, c.agent_id)};
+	const char *kinds[3] = {"fid", "wallet", "agent"};
+	const char *values[3] = {v.fid, v.wallet, v.agent};
+	for (int i = 0; i < 3; i++)
+		if (values[i]) {
+			links.kinds[links.n] = kinds[i];
+			links.values[links.n++] = values[i];
+		}
+	as_extension_write(write_links, &links);
+}
+
+/*
+ * users BEFORE UPDATE: the executor already holds the row lock (R before I).
+ * version + 1 and updated_at = now() on every direct write; a changed fid or
+ * agent_id moves its identity; a new primary_address is linked as a wallet
+ * and the old one stays.
+ */
+HeapTuple
+users_before_update(TriggerData *trigger) {
+	TupleDesc desc = trigger->tg_relation->rd_att;
+	UserColumns c = user_columns(desc);
+	HeapTuple old_tuple = trigger->tg_trigtuple;
+	NewUserTuple nu = normalize_user_tuple(trigger->tg_newtuple, desc, c);
+
+	bool isnull;
+	Datum old_version = heap_getattr(old_tuple, c.version, desc, &isnull);
+	int cols[2] = {c.version, c.updated_at};
+	Datum values[2] = {Int64GetDatum(isnull ? 1 : DatumGetInt64(old_version) + 1),
+	                   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())};
+	bool nulls[2] = {false, false};
+	HeapTuple result = heap_modify_tuple_by_cols(nu.tuple, desc, 2, cols, values, nulls);
+
+	(void) heap_getattr(result, c.merged_into, desc, &isnull);
+	if (!isnull)
+		return result; /* a tombstone carries no identities */
+	IdentityColumns before{column_text(old_tuple, desc, c.fid), column_text(old_tuple, desc, c.primary_address),
+	                       column_text(old_tuple, desc, c.agent_id)};
+	const char *user_id = column_text(old_tuple, desc, c.id);
+	if (same(before.fid, nu.values.fid) && same(before.wallet, nu.values.wallet) &&
+	    same(before.agent, nu.values.agent))
+		return result;
+
+	bool may_merge = guc_direct_conflict == DIRECT_CONFLICT_MERGE;
+	core::PayloadIdentity identities[3];
+	uint32 n;
+	int elsewhere = check_user_identities(user_id, nu.values, before, may_merge, identities, &n);
+
+	Links links{};
+	links.user_id = user_id;
+	links.created_at_null = true;
+	if (before.fid && !same(before.fid, nu.values.fid)) {
+		links.unlink_kinds[links.nunlink] = "fid";
+		links.unlink_values[links.nunlink++] = before.fid;
+	}
+	if (before.agent && !same(before.agent, nu.values.agent)) {
+		links.unlink_kinds[links.nunlink] = "agent";
+		links.unlink_values[links.nunlink++] = before.agent;
+	}
+	if (elsewhere == 0)
+		for (uint32 i = 0; i < n; i++) {
+			links.kinds[links.n] = identities[i].kind;
+			links.values[links.n++] = identities[i].value;
+		}
+	as_extension_write(write_links, &links);
+	if (elsewhere == 0)
+		return result;
+
+	/*
+	 * direct_conflict = merge: the user being written survives. One command
+	 * cannot write its row twice, so this UPDATE writes the row without the
+	 * new identities (fid and agent_id empty, primary_address as before) and
+	 * keeps version as it was; the AFTER UPDATE trigger, which fires only for
+	 * an unchanged version, then runs user_upsert() to merge the owners in,
+	 * which adds the one version of this write.
+	 */
+	int reset_cols[3] = {c.fid, c.agent_id, c.version};
+	Datum reset_values[3] = {(Datum) 0, (Datum) 0, old_version};
+	bool reset_nulls[3] = {true, true, false};
+	Datum old_primary = heap_getattr(old_tuple, c.primary_address, desc, &isnull);
+	result = heap_modify_tuple_by_cols(result, desc, 3, reset_cols, reset_values, reset_nulls);
+	int primary_col[1] = {c.primary_address};
+	bool primary_null[1] = {isnull};
+	result = heap_modify_tuple_by_cols(result, desc, 1, primary_col, &old_primary, primary_null);
+	remember_pending_merge(user_id, nu.values);
+	return result;
+}
+
+/* users AFTER UPDATE, for rows whose version did not move: finish a pending merge. */
+void
+users_after_update(TriggerData *trigger) {
+	TupleDesc desc = trigger->tg_relation->rd_att;
+	UserColumns c = user_columns(desc);
+	const char *user_id = column_text(trigger->tg_newtuple, desc, c.id);
+	IdentityColumns wanted;
+	if (!take_pending_merge(user_id, &wanted))
+		return;
+	StringInfoData s;
+	initStringInfo(&s);
+	appendStringInfoString(&s, "{\"id\": ");
+	escape_json(&s, user_id);
+	if (wanted.fid)
+		appendStringInfo(&s, ", \"fid\": %s", wanted.fid);
+	if (wanted.wallet) {
+		appendStringInfoString(&s, ", \"primary_address\": ");
+		escape_json(&s, wanted.wallet);
+	}
+	if (wanted.agent) {
+		appendStringInfoString(&s, ", \"agent_id\": ");
+		escape_json(&s, wanted.agent);
+	}
+	appendStringInfoChar(&s, '}');
+	(void) run_upsert(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data))), "user_upsert trigger");
+}
+
+/* --- identities -------------------------------------------------------- */
+
+struct IdentityColumnsOfRow {
+	int kind, value, user_id, created_at;
+};
+
+IdentityColumnsOfRow
+identity_columns(TupleDesc desc) {
+	return IdentityColumnsOfRow{SPI_fnumber(desc, "kind"), SPI_fnumber(desc, "value"), SPI_fnumber(desc, "user_id"),
+	                            SPI_fnumber(desc, "created_at")};
+}
+
+struct MirrorWrite {
+	const char *user_id;
+	const char *fid;
+	const char *agent;
+	const char *wallet;
+};
+
+void
+write_mirrors(void *arg) {
+	MirrorWrite *m = static_cast<MirrorWrite *>(arg);
+	Datum args[4] = {CStringGetTextDatum(m->user_id), m->fid ? Int64GetDatum(strtoll(m->fid, nullptr, 10)) : 0,
+	                 m->agent ? CStringGetTextDatum(m->agent) : 0, m->wallet ? CStringGetTextDatum(m->wallet) : 0};
+	const char nulls[5] = {' ', m->fid ? ' ' : 'n', m->agent ? ' ' : 'n', m->wallet ? ' ' : 'n', '\0'};
+	execute(Statement::SetMirrors, args, nulls, SPI_OK_UPDATE);
+}
+
+/* The users row's mirror columns as the user record shows them. */
+MirrorWrite
+mirrors_of(const core::OwnerRecord &user, const char *user_id) {
+	MirrorWrite m{user_id, nullptr, nullptr, nullptr};
+	for (uint32 i = 0; i < user.nidentities; i++) {
+		if (strcmp(user.identities[i].kind, "fid") == 0)
+			m.fid = user.identities[i].value;
+		else if (strcmp(user.identities[i].kind, "agent") == 0)
+			m.agent = user.identities[i].value;
+	}
+	return m;
+}
+
+/* The stored primary_address of a locked user (from its to_jsonb row), or nullptr. */
+const char *
+primary_of(const core::OwnerRecord &user) {
+	/* The row's tokens: find key "primary_address" and its string value. */
+	for (uint32 i = 0; i + 1 < user.row.count; i++) {
+		const core::Token &t = user.row.tokens[i];
+		if (t.type == core::TokenType::Key && t.len == 15 && strncmp(t.str, "primary_address", 15) == 0) {
+			const core::Token &v = user.row.tokens[i + 1];
+			return v.type == core::TokenType::String ? pnstrdup(v.str, v.len) : nullptr;
+		}
+	}
+	return nullptr;
+}
+
+/* Locks the user an identity row points at (R before I); ereports when it is not live. */
+core::OwnerRecord
+lock_live_user(const char *user_id, bool *exists) {
+	core::OwnerRecord record{};
+	bool merged = false, deleted = false;
+	*exists = lock_user_waiting(user_id, record, &merged, &deleted);
+	if (*exists && (merged || deleted))
+		ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT),
+		                errmsg("user %s is %s", user_id, merged ? "merged into another user" : "deleted"),
+		                errdetail("Identities can only be linked to a live user."),
+		                errhint("Use user_upsert.user_lookup('id', …) to find the live user.")));
+	return record;
+}
+
+/*
+ * identities BEFORE INSERT: normalize, lock the user then the identity,
+ * refuse a blocked value, a value another live user owns (or merge with
+ * direct_conflict = merge), a second fid / agent / subject; an identity the
+ * user already owns is a no-op. Mirrors are set here, before the row exists.
+ */
+HeapTuple
+identities_before_insert(TriggerData *trigger) {
+	TupleDesc desc = trigger->tg_relation->rd_att;
+	IdentityColumnsOfRow c = identity_columns(desc);
+	HeapTuple tuple = trigger->tg_trigtuple;
+	char *kind = column_text(tuple, desc, c.kind);
+	char *raw = column_text(tuple, desc, c.value);
+	char *user_id = column_text(tuple, desc, c.user_id);
+	if (!kind || !raw || !user_id)
+		return tuple; /* NOT NULL constraints report it */
+	const char *value = normalize(kind, raw, "value");
+
+	bool exists;
+	core::OwnerRecord user = lock_live_user(user_id, &exists);
+	if (!exists)
+		return tuple; /* the foreign key reports it */
+	const char *kinds[1] = {kind};
+	const char *values[1] = {value};
+	lock_pairs(kinds, values, 1);
+	core::PayloadIdentity identity{kind, value, "value"};
+	IdentityLookupRows rows = owners_of(&identity, 1);
+	if (rows.owner[0] && strcmp(rows.owner[0], user_id) == 0) {
+		/* Already this user's: a no-op that keeps a supplied created_at, so restores give back the same rows. */
+		bool isnull;
+		Datum created_at = heap_getattr(tuple, c.created_at, desc, &isnull);
+		if (!isnull) {
+			Datum args[3] = {CStringGetTextDatum(kind), CStringGetTextDatum(value), created_at};
+			execute(Statement::AdoptCreatedAt, args, "   ", SPI_OK_UPDATE);
+		}
+		return nullptr;
+	}
+	if (rows.owner[0]) {
+		if (guc_direct_conflict != DIRECT_CONFLICT_MERGE || rows.deleted[0])
+			owned_elsewhere(identity, rows.owner[0], rows.deleted[0], kMergeHint);
+		(void) run_upsert(link_payload(user_id, kind, value), "user_upsert trigger");
+		return nullptr; /* user_upsert() merged the owner into this user and linked the identity */
+	}
+	check_one_per_user(user, user_id, identity);
+
+	MirrorWrite m = mirrors_of(user, user_id);
+	m.wallet = primary_of(user);
+	bool changed = false;
+	if (strcmp(kind, "fid") == 0 && !same(m.fid, value)) {
+		m.fid = value;
+		changed = true;
+	} else if (strcmp(kind, "agent") == 0 && !same(m.agent, value)) {
+		m.agent = value;
+		changed = true;
+	}
+	if (changed)
+		as_extension_write(write_mirrors, &m);
+
+	if (strcmp(value, raw) != 0) {
+		int cols[1] = {c.value};
+		Datum datums[1] = {CStringGetTextDatum(value)};
+		bool nulls[1] = {false};
+		tuple = heap_modify_tuple_by_cols(tuple, desc, 1, cols, datums, nulls);
+	}
+	return tuple;
+}
+
+/* identities BEFORE DELETE: the owner's mirror of the identity is cleared (primary_address too). */
+HeapTuple
+identities_before_delete(TriggerData *trigger) {
+	TupleDesc desc = trigger->tg_relation->rd_att;
+	IdentityColumnsOfRow c = identity_columns(desc);
+	HeapTuple tuple = trigger->tg_trigtuple;
+	char *kind = column_text(tuple, desc, c.kind);
+	char *value = column_text(tuple, desc, c.value);
+	char *user_id = column_text(tuple, desc, c.user_id);
+
+	core::OwnerRecord user{};
+	bool merged = false, deleted = false;
+	if (!lock_user_waiting(user_id, user, &merged, &deleted))
+		return tuple; /* the user is being deleted: nothing to mirror */
+	const char *kinds[1] = {kind};
+	const char *values[1] = {value};
+	lock_pairs(kinds, values, 1);
+
+	MirrorWrite m = mirrors_of(user, user_id);
+	m.wallet = primary_of(user);
+	bool changed = false;
+	if (strcmp(kind, "fid") == 0 && same(m.fid, value)) {
+		m.fid = nullptr;
+		changed = true;
+	} else if (strcmp(kind, "agent") == 0 && same(m.agent, value)) {
+		m.agent = nullptr;
+		changed = true;
+	} else if (strcmp(kind, "wallet") == 0 && same(m.wallet, value)) {
+		m.wallet = nullptr;
+		changed = true;
+	}
+	if (changed && !merged)
+		as_extension_write(write_mirrors, &m);
+	return tuple;
+}
+
+/*
+ * identities BEFORE UPDATE: a new value is normalized and checked like an
+ * insert; a new user_id moves the identity (UU001 when the target already
+ * holds another fid, agent or subject of that provider). Both users' mirrors
+ * follow.
+ */
+HeapTuple
+identities_before_update(TriggerData *trigger) {
+	TupleDesc desc = trigger->tg_relation->rd_att;
+	IdentityColumnsOfRow c = identity_columns(desc);
+	HeapTuple old_tuple = trigger->tg_trigtuple;
+	HeapTuple tuple = trigger->tg_newtuple;
+	char *old_kind = column_text(old_tuple, desc, c.kind);
+	char *old_value = column_text(old_tuple, desc, c.value);
+	char *old_user = column_text(old_tuple, desc, c.user_id);
+	char *kind = column_text(tuple, desc, c.kind);
+	char *raw = column_text(tuple, desc, c.value);
+	char *user_id = column_text(tuple, desc, c.user_id);
+	if (!kind || !raw || !user_id)
+		return tuple;
+	const char *value = normalize(kind, raw, "value");
+	bool same_identity = strcmp(kind, old_kind) == 0 && strcmp(value, old_value) == 0;
+	if (same_identity && strcmp(user_id, old_user) == 0)
+		return tuple;
+
+	/* R for both users in uuid order, then I. */
+	const char *first = strcmp(old_user, user_id) <= 0 ? old_user : user_id;
+	const char *second = first == old_user ? user_id : old_user;
+	core::OwnerRecord first_rec{}, second_rec{};
+	bool exists;
+	first_rec = lock_live_user(first, &exists);
+	if (!exists)
+		return tuple;
+	bool second_exists = true;
+	if (strcmp(first, second) != 0)
+		second_rec = lock_live_user(second, &second_exists);
+	else
+		second_rec = first_rec;
+	if (!second_exists)
+		return tuple;
+	core::OwnerRecord &target = strcmp(first, user_id) == 0 ? first_rec : second_rec;
+	core::OwnerRecord &source = strcmp(first, old_user) == 0 ? first_rec : second_rec;
+
+	const char *kinds[2] = {kind, old_kind};
+	const char *values[2] = {value, old_value};
+	lock_pairs(kinds, values, 2);
+	core::PayloadIdentity identity{kind, value, "value"};
+	if (!same_identity) {
+		IdentityLookupRows rows = owners_of(&identity, 1);
+		if (rows.owner[0])
+			owned_elsewhere(identity, rows.owner[0], rows.deleted[0],
+			                "Delete the existing identity first, or use user_upsert().");
+	}
+	if (strcmp(user_id, old_user) != 0 || !same_identity) {
+		const char *held = held_value(target, kind, value);
+		if (held && !(strcmp(user_id, old_user) == 0 && strcmp(held, old_value) == 0))
+			check_one_per_user(target, user_id, identity);
+	}
+
+	/* The source loses the old identity's mirror, the target gains the new one's. */
+	MirrorWrite from = mirrors_of(source, old_user);
+	from.wallet = primary_of(source);
+	bool from_changed = true;
+	if (strcmp(old_kind, "fid") == 0 && same(from.fid, old_value))
+		from.fid = nullptr;
+	else if (strcmp(old_kind, "agent") == 0 && same(from.agent, old_value))
+		from.agent = nullptr;
+	else if (strcmp(old_kind, "wallet") == 0 && same(from.wallet, old_value))
+		from.wallet = nullptr;
+	else
+		from_changed = false;
+	if (from_changed)
+		as_extension_write(write_mirrors, &from);
+	if (strcmp(user_id, old_user) != 0 || !same_identity) {
+		core::OwnerRecord fresh{};
+		bool merged, deleted;
+		(void) lock_user_waiting(user_id, fresh, &merged, &deleted);
+		MirrorWrite to = mirrors_of(fresh, user_id);
+		to.wallet = primary_of(fresh);
+		if (strcmp(user_id, old_user) == 0) {
+			if (strcmp(old_kind, "fid") == 0 && same(to.fid, old_value))
+				to.fid = nullptr;
+			if (strcmp(old_kind, "agent") == 0 && same(to.agent, old_value))
+				to.agent = nullptr;
+			if (strcmp(old_kind, "wallet") == 0 && same(to.wallet, old_value))
+				to.wallet = nullptr;
+		}
+		MirrorWrite now = mirrors_of(fresh, user_id);
+		now.wallet = primary_of(fresh);
+		if (strcmp(kind, "fid") == 0)
+			to.fid = value;
+		else if (strcmp(kind, "agent") == 0)
+			to.agent = value;
+		if (!same(to.fid, now.fid) || !same(to.agent, now.agent) || !same(to.wallet, now.wallet))
+			as_extension_write(write_mirrors, &to);
+	}
+	if (strcmp(value, raw) != 0) {
+		int cols[1] = {c.value};
+		Datum datums[1] = {CStringGetTextDatum(value)};
+		bool nulls[1] = {false};
+		tuple = heap_modify_tuple_by_cols(tuple, desc, 1, cols, datums, nulls);
+	}
+	return tuple;
+}
+
+TriggerData *
+trigger_data(FunctionCallInfo fcinfo, const char *name) {
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("%s was not called by the trigger manager", name)));
+	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+	if (!TRIGGER_FIRED_FOR_ROW(trigger->tg_event))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("%s must be a row trigger", name)));
+	return trigger;
+}
+
+/* What the trigger manager expects back when the trigger stands aside. */
+Datum
+unchanged(TriggerData *trigger) {
+	if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event))
+		return PointerGetDatum(trigger->tg_newtuple);
+	return PointerGetDatum(trigger->tg_trigtuple);
+}
+
+} // namespace
+
+Datum
+users_trigger(FunctionCallInfo fcinfo) {
+	TriggerData *trigger = trigger_data(fcinfo, "user_upsert.users_trigger()");
+	if (extension_is_writing())
+		return unchanged(trigger);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	HeapTuple result = nullptr;
+	uint32 event = trigger->tg_event;
+	if (TRIGGER_FIRED_BEFORE(event) && TRIGGER_FIRED_BY_INSERT(event))
+		result = users_before_insert(trigger);
+	else if (TRIGGER_FIRED_BEFORE(event) && TRIGGER_FIRED_BY_UPDATE(event))
+		result = users_before_update(trigger);
+	else if (TRIGGER_FIRED_AFTER(event) && TRIGGER_FIRED_BY_INSERT(event))
+		users_after_insert(trigger);
+	else if (TRIGGER_FIRED_AFTER(event) && TRIGGER_FIRED_BY_UPDATE(event))
+		users_after_update(trigger);
+	/* SPI_finish frees SPI memory: the returned tuple must live in the caller's context. */
+	if (result)
+		result = SPI_copytuple(result);
+	SPI_finish();
+	return result ? PointerGetDatum(result) : unchanged(trigger);
+}
+
+Datum
+identities_trigger(FunctionCallInfo fcinfo) {
+	TriggerData *trigger = trigger_data(fcinfo, "user_upsert.identities_trigger()");
+	if (extension_is_writing())
+		return TRIGGER_FIRED_BY_DELETE(trigger->tg_event) ? PointerGetDatum(trigger->tg_trigtuple)
+		                                                  : unchanged(trigger);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	uint32 event = trigger->tg_event;
+	HeapTuple result;
+	if (TRIGGER_FIRED_BY_INSERT(event))
+		result = identities_before_insert(trigger);
+	else if (TRIGGER_FIRED_BY_UPDATE(event))
+		result = identities_before_update(trigger);
+	else
+		result = identities_before_delete(trigger);
+	if (result)
+		result = SPI_copytuple(result);
+	SPI_finish();
+	return PointerGetDatum(result);
+}
+
+} // namespace uu::pg
