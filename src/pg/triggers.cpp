@@ -370,13 +370,19 @@ check_user_identities(const char *user_id, const IdentityColumns &now, const Ide
 	lock_pairs(lock_kinds, lock_values, 6);
 	IdentityLookupRows rows = owners_of(identities, n);
 	int elsewhere = 0;
-	for (uint32 i = 0; i < n; i++)
+	uint32 unowned = 0;
+	for (uint32 i = 0; i < n; i++) {
 		if (rows.owner[i] && (!user_id || strcmp(rows.owner[i], user_id) != 0)) {
 			if (!may_merge || rows.deleted[i])
 				owned_elsewhere(identities[i], rows.owner[i], rows.deleted[i],
 				                may_merge ? "A deleted user's identities cannot be merged." : kMergeHint);
 			elsewhere++;
 		}
+		if (!rows.owner[i])
+			identities[unowned++] = identities[i];
+	}
+	/* The caller links what nobody owns yet. */
+	*nidentities = unowned;
 	return elsewhere;
 }
 
@@ -484,15 +490,33 @@ users_before_update(TriggerData *trigger) {
 	 * an unchanged version, then runs user_upsert() to merge the owners in,
 	 * which adds the one version of this write.
 	 */
-	int reset_cols[3] = {c.fid, c.agent_id, c.version};
-	Datum reset_values[3] = {(Datum) 0, (Datum) 0, old_version};
-	bool reset_nulls[3] = {true, true, false};
-	Datum old_primary = heap_getattr(old_tuple, c.primary_address, desc, &isnull);
-	result = heap_modify_tuple_by_cols(result, desc, 3, reset_cols, reset_values, reset_nulls);
-	int primary_col[1] = {c.primary_address};
-	bool primary_null[1] = {isnull};
-	result = heap_modify_tuple_by_cols(result, desc, 1, primary_col, &old_primary, primary_null);
-	remember_pending_merge(user_id, nu.values);
+	IdentityColumns wanted{same(before.fid, nu.values.fid) ? nullptr : nu.values.fid,
+	                       same(before.wallet, nu.values.wallet) ? nullptr : nu.values.wallet,
+	                       same(before.agent, nu.values.agent) ? nullptr : nu.values.agent};
+	int reset_cols[4];
+	Datum reset_values[4];
+	bool reset_nulls[4];
+	int nreset = 0;
+	reset_cols[nreset] = c.version;
+	reset_values[nreset] = old_version;
+	reset_nulls[nreset++] = false;
+	if (wanted.fid) { /* the old fid was unlinked above */
+		reset_cols[nreset] = c.fid;
+		reset_values[nreset] = (Datum) 0;
+		reset_nulls[nreset++] = true;
+	}
+	if (wanted.agent) {
+		reset_cols[nreset] = c.agent_id;
+		reset_values[nreset] = (Datum) 0;
+		reset_nulls[nreset++] = true;
+	}
+	if (wanted.wallet) { /* the old primary address stays linked */
+		reset_cols[nreset] = c.primary_address;
+		reset_values[nreset] = heap_getattr(old_tuple, c.primary_address, desc, &reset_nulls[nreset]);
+		nreset++;
+	}
+	result = heap_modify_tuple_by_cols(result, desc, nreset, reset_cols, reset_values, reset_nulls);
+	remember_pending_merge(user_id, wanted);
 	return result;
 }
 

@@ -1,0 +1,127 @@
+-- Direct SQL on the tables keeps the guarantees (DESIGN.md section 6).
+CREATE EXTENSION user_upsert;
+CREATE FUNCTION pg_temp.label(u uuid) RETURNS text LANGUAGE sql AS
+  $$ SELECT attrs->>'label' FROM user_upsert.users WHERE id = u $$;
+CREATE FUNCTION pg_temp.id_of(l text) RETURNS uuid LANGUAGE sql AS
+  $$ SELECT id FROM user_upsert.users WHERE attrs->>'label' = l $$;
+-- Runs a statement; prints OK or the error with its DETAIL, user ids replaced by labels.
+CREATE FUNCTION pg_temp.try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE st text; msg text; det text; m text[];
+BEGIN
+  EXECUTE stmt;
+  RETURN 'OK';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+  FOR m IN SELECT regexp_matches(det, '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', 'g') LOOP
+    det := replace(det, m[1], coalesce(pg_temp.label(m[1]::uuid), '?'));
+  END LOOP;
+  RETURN st || ': ' || msg || CASE WHEN det <> '' THEN E'\n  DETAIL: ' || det ELSE '' END;
+END $$;
+CREATE VIEW pg_temp.state AS
+  SELECT attrs->>'label' AS label, fid, primary_address, agent_id, version, pg_temp.label(merged_into) AS merged_into
+    FROM user_upsert.users ORDER BY 1;
+CREATE VIEW pg_temp.links AS
+  SELECT kind, value, pg_temp.label(user_id) AS owner FROM user_upsert.identities ORDER BY 1, 2;
+
+SELECT user_upsert.user_upsert('{"fid": 1, "wallets": ["0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"], "attrs": {"label": "A"}}')->>'action';
+SELECT user_upsert.user_upsert('{"fid": 2, "attrs": {"label": "B"}}')->>'action';
+
+-- INSERT of users: identity columns normalized and linked; the supplied version and timestamps kept.
+INSERT INTO user_upsert.users (fid, primary_address, agent_id, attrs, version, created_at, updated_at)
+VALUES (3, ' 0xFB6916095CA1DF60BB79CE92CE3EA74C37C5D359 ', 'agent-c', '{"label": "C"}', 7,
+        '2020-01-01 00:00:00+00', '2021-01-01 00:00:00+00');
+SELECT label, fid, primary_address, agent_id, version FROM pg_temp.state WHERE label = 'C';
+SELECT created_at = '2020-01-01 00:00:00+00' AS kept_created_at, updated_at = '2021-01-01 00:00:00+00' AS kept_updated_at
+  FROM user_upsert.users WHERE attrs->>'label' = 'C';
+SELECT * FROM pg_temp.links WHERE owner = 'C';
+-- Refusals: owned identity (UU001 whatever the setting), invalid value (22023), blocked (UU002).
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (fid) VALUES (1)$$);
+SET user_upsert.direct_conflict = 'merge';
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (fid) VALUES (1)$$);
+RESET user_upsert.direct_conflict;
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (primary_address) VALUES ('0xBAD')$$);
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (agent_id) VALUES ('has space')$$);
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (fid) VALUES (0)$$);
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (primary_address) VALUES ('0x000000000000000000000000000000000000dEaD')$$);
+SELECT count(*) AS users_after_refusals FROM user_upsert.users;
+
+-- UPDATE of users: version + 1, updated_at now(), identities follow the columns.
+UPDATE user_upsert.users SET fid = 4 WHERE attrs->>'label' = 'B';
+SELECT label, fid, version FROM pg_temp.state WHERE label = 'B';
+SELECT * FROM pg_temp.links WHERE kind = 'fid';
+-- A new primary_address is linked as a wallet and the old one stays.
+UPDATE user_upsert.users SET primary_address = '0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB', username = 'x' WHERE attrs->>'label' = 'A';
+SELECT label, primary_address, version FROM pg_temp.state WHERE label = 'A';
+SELECT * FROM pg_temp.links WHERE owner = 'A';
+-- Clearing primary_address leaves the wallet linked.
+UPDATE user_upsert.users SET primary_address = NULL WHERE attrs->>'label' = 'A';
+SELECT count(*) AS a_wallets FROM pg_temp.links WHERE owner = 'A' AND kind = 'wallet';
+UPDATE user_upsert.users SET username = 'y' WHERE attrs->>'label' = 'A';
+SELECT version, updated_at > created_at AS updated_at_moved FROM user_upsert.users WHERE attrs->>'label' = 'A';
+-- Owned elsewhere: UU001 naming the owner, never 23505.
+SELECT pg_temp.try($$UPDATE user_upsert.users SET fid = 1 WHERE attrs->>'label' = 'B'$$);
+SELECT pg_temp.try($$UPDATE user_upsert.users SET primary_address = '0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359' WHERE attrs->>'label' = 'B'$$);
+
+-- INSERT of identities: normalized by kind; mirrors follow; the same user's identity again is a no-op.
+INSERT INTO user_upsert.identities (kind, value, user_id) VALUES ('external', 'Clerk:user_b', pg_temp.id_of('B'));
+INSERT INTO user_upsert.identities (kind, value, user_id) VALUES ('external', 'clerk:user_b', pg_temp.id_of('B'));
+INSERT INTO user_upsert.identities (kind, value, user_id) VALUES ('agent', 'agent-b', pg_temp.id_of('B'));
+SELECT label, agent_id FROM pg_temp.state WHERE label = 'B';
+SELECT pg_temp.try($$INSERT INTO user_upsert.identities (kind, value, user_id) VALUES ('external', 'clerk:user_b2', pg_temp.id_of('B'))$$);
+SELECT pg_temp.try($$INSERT INTO user_upsert.identities (kind, value, user_id) VALUES ('agent', 'agent-b2', pg_temp.id_of('B'))$$);
+SELECT pg_temp.try($$INSERT INTO user_upsert.identities (kind, value, user_id) VALUES ('fid', '1', pg_temp.id_of('B'))$$);
+SELECT pg_temp.try($$INSERT INTO user_upsert.identities (kind, value, user_id) VALUES ('wallet', '0x0000000000000000000000000000000000000000', pg_temp.id_of('B'))$$);
+SELECT pg_temp.try($$INSERT INTO user_upsert.identities (kind, value, user_id) VALUES ('fid', '01', pg_temp.id_of('B'))$$);
+SELECT pg_temp.try($$INSERT INTO user_upsert.identities (kind, value, user_id) VALUES ('email', 'x@y', pg_temp.id_of('B'))$$);
+
+-- DELETE of identities clears the mirror; deleting the primary wallet clears primary_address.
+UPDATE user_upsert.users SET primary_address = '0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed' WHERE attrs->>'label' = 'A';
+DELETE FROM user_upsert.identities WHERE kind = 'wallet' AND value = '0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed';
+DELETE FROM user_upsert.identities WHERE kind = 'agent' AND value = 'agent-b';
+SELECT label, fid, primary_address, agent_id FROM pg_temp.state WHERE label IN ('A', 'B');
+
+-- UPDATE identities SET user_id moves the identity; UU001 when the target holds another of that kind.
+UPDATE user_upsert.identities SET user_id = pg_temp.id_of('A') WHERE kind = 'external' AND value = 'clerk:user_b';
+SELECT * FROM pg_temp.links WHERE kind = 'external';
+SELECT pg_temp.try($$UPDATE user_upsert.identities SET user_id = pg_temp.id_of('C') WHERE kind = 'fid' AND value = '4'$$);
+UPDATE user_upsert.identities SET user_id = pg_temp.id_of('A') WHERE kind = 'agent' AND value = 'agent-c';
+SELECT label, agent_id FROM pg_temp.state WHERE label IN ('A', 'C');
+SELECT * FROM user_upsert.user_verify();
+
+-- direct_conflict = merge: the user being written survives (4.4).
+SELECT user_upsert.user_upsert('{"wallets": ["0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"], "username": "dee", "attrs": {"label": "D"}}')->>'action';
+SELECT user_upsert.user_upsert('{"agent_id": "agent-e", "display_name": "Eve", "attrs": {"label": "E"}}')->>'action';
+SET user_upsert.direct_conflict = 'merge';
+INSERT INTO user_upsert.identities (kind, value, user_id) VALUES ('wallet', '0xd1220a0cf47c7b9be7a2e6ba89f429762e7b9adb', pg_temp.id_of('B'));
+SELECT label, merged_into FROM pg_temp.state WHERE label IN ('B', 'D');
+SELECT username FROM user_upsert.users WHERE attrs->>'label' = 'B';
+UPDATE user_upsert.users SET agent_id = 'agent-e', display_name = 'From update' WHERE attrs->>'label' = 'B';
+SELECT label, fid, agent_id, version, merged_into FROM pg_temp.state WHERE label IN ('B', 'E');
+SELECT display_name FROM user_upsert.users WHERE attrs->>'label' = 'B';
+SELECT pg_temp.label(survivor_id) AS survivor, pg_temp.label(merged_id) AS merged FROM user_upsert.merges ORDER BY merged_at, 2;
+-- merge mode still refuses users holding different agents (A holds agent-c), and writes nothing
+SELECT pg_temp.try($$UPDATE user_upsert.users SET fid = 1 WHERE attrs->>'label' = 'B'$$);
+SELECT label, fid, agent_id, version FROM pg_temp.state WHERE label IN ('A', 'B');
+RESET user_upsert.direct_conflict;
+SELECT * FROM user_upsert.user_verify();
+
+-- Deleting a user deletes its identities and its tombstones; merge audit rows stay.
+DELETE FROM user_upsert.users WHERE attrs->>'label' = 'B';
+SELECT label FROM pg_temp.state;
+SELECT count(*) AS orphan_identities FROM user_upsert.identities i
+ WHERE NOT EXISTS (SELECT FROM user_upsert.users u WHERE u.id = i.user_id);
+SELECT count(*) AS merge_rows_kept FROM user_upsert.merges;
+
+-- The users_upsert view: INSERT … RETURNING * through user_upsert().
+INSERT INTO user_upsert.users_upsert (fid, username, attrs) VALUES (50, 'viewer', '{"label": "V"}')
+RETURNING fid, username, version, attrs->>'label' AS label;
+INSERT INTO user_upsert.users_upsert (fid, display_name) VALUES (50, 'V again')
+RETURNING fid, username, display_name, version;
+SELECT count(*) AS v_users FROM user_upsert.users WHERE fid = 50;
+
+-- session_replication_role = replica: the triggers do not fire, as usual.
+SET session_replication_role = replica;
+INSERT INTO user_upsert.users (fid, attrs) VALUES (60, '{"label": "R"}');
+RESET session_replication_role;
+SELECT count(*) AS identities_of_r FROM user_upsert.identities WHERE value = '60';
+SELECT problem FROM user_upsert.user_verify();
