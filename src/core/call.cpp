@@ -116,6 +116,7 @@ prepare_call(TokenSpan tokens, const Config &config, Allocator &allocator) {
 		call.identities[i] = PayloadIdentity{identity_kind_name(identities[i].kind),
 		                                     allocator.copy(identities[i].value), allocator.copy(identities[i].field)};
 	call.id = payload.id ? allocator.copy(*payload.id) : nullptr;
+	call.skip_conflicts = payload.skip_conflicts;
 	return call;
 }
 
@@ -133,6 +134,8 @@ plan_call(TokenSpan tokens, const Config &config, const Lookup &lookup, Allocato
 		if (lookup.identity_owner[i])
 			owner_of[i].owner = lookup.identity_owner[i];
 		owner_of[i].deleted = lookup.identity_owner_deleted[i];
+		if (lookup.identity_blocked && lookup.identity_blocked[i])
+			owner_of[i].blocked = lookup.identity_blocked[i];
 	}
 	std::vector<StoredUser> owners;
 	for (std::uint32_t i = 0; i < lookup.nowners; i++)
@@ -181,6 +184,14 @@ plan_call(TokenSpan tokens, const Config &config, const Lookup &lookup, Allocato
 		}
 		record.moved = json_to_tokens(moved, allocator);
 	}
+	out.report_skipped = plan.report_skipped;
+	out.nskipped = static_cast<std::uint32_t>(plan.skipped.size());
+	out.skipped = allocator.array<IdentityRef>(plan.skipped.size());
+	out.skipped_reasons = allocator.array<const char *>(plan.skipped.size());
+	for (std::size_t i = 0; i < plan.skipped.size(); i++) {
+		out.skipped[i] = IdentityRef{allocator.copy(plan.skipped[i].kind), allocator.copy(plan.skipped[i].value)};
+		out.skipped_reasons[i] = allocator.copy(plan.skipped[i].reason);
+	}
 	out.nlink = static_cast<std::uint32_t>(plan.link.size());
 	out.link = allocator.array<IdentityRef>(plan.link.size());
 	for (std::size_t i = 0; i < plan.link.size(); i++)
@@ -199,6 +210,17 @@ answer_call(const WritePlan &plan, TokenSpan row, std::uint32_t nidentities, con
 		for (std::uint32_t i = 0; i < plan.nmerges; i++)
 			merged_ids.push(Json::string(plan.merges[i].loser_id));
 		result.set("merged_ids", std::move(merged_ids));
+	}
+	if (plan.report_skipped) {
+		Json skipped = Json::array();
+		for (std::uint32_t i = 0; i < plan.nskipped; i++) {
+			Json entry = Json::object();
+			entry.set("kind", Json::string(plan.skipped[i].kind));
+			entry.set("value", Json::string(plan.skipped[i].value));
+			entry.set("reason", Json::string(plan.skipped_reasons[i]));
+			skipped.push(std::move(entry));
+		}
+		result.set("skipped", std::move(skipped));
 	}
 	return json_to_tokens(result, allocator);
 }

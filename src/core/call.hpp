@@ -29,6 +29,7 @@ struct PreparedCall {
 	std::uint32_t nidentities;
 	PayloadIdentity *identities; /* in the order of DESIGN.md 4.2 */
 	const char *id;              /* normalized payload id or nullptr */
+	bool skip_conflicts;         /* "conflicts": "skip": blocked identities are skipped, not refused */
 };
 
 struct OwnerRecord {
@@ -42,6 +43,7 @@ enum class IdState : std::uint8_t { Absent, NoRow, Live, Deleted };
 struct Lookup {
 	const char **identity_owner; /* parallel to PreparedCall::identities; nullptr: unowned */
 	bool *identity_owner_deleted;
+	const char **identity_blocked; /* parallel; reason, or nullptr */
 	IdState id_state;
 	const char *id_owner; /* IdState::Live: the live user the id resolves to */
 	std::uint32_t nowners;
@@ -73,6 +75,10 @@ struct WritePlan {
 	IdentityRef *link;
 	std::uint32_t nmerges;
 	MergeRecord *merges; /* losers, oldest first */
+	bool report_skipped;
+	std::uint32_t nskipped;
+	IdentityRef *skipped;         /* kind, value */
+	const char **skipped_reasons; /* parallel to skipped */
 };
 
 static_assert(std::is_trivially_destructible_v<PreparedCall>);

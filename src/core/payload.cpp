@@ -22,9 +22,10 @@ namespace uu::core {
 
 namespace {
 
-constexpr std::array<std::string_view, 14> kPayloadKeys = {
-    "id",       "fid",          "wallets",    "primary_address", "agent_id", "external", "email",
-    "username", "display_name", "avatar_url", "kind",            "attrs",    "policy",   "observed_at"};
+constexpr std::array<std::string_view, 15> kPayloadKeys = {
+    "id",       "fid",          "wallets",    "primary_address", "agent_id", "external",    "email",
+    "username", "display_name", "avatar_url", "kind",            "attrs",    "policy",      "observed_at",
+    "conflicts"};
 
 /* Wallet arrays longer than this are refused before any normalization work. */
 constexpr std::size_t kMaxWalletArray = 10000;
@@ -80,7 +81,7 @@ unknown_key(const std::string &key) {
 		hint = "Did you mean \"" + std::string(best) + "\"?";
 	else
 		hint = "Valid keys are id, fid, wallets, primary_address, agent_id, external, email, username, "
-		       "display_name, avatar_url, kind, attrs, policy and observed_at.";
+		       "display_name, avatar_url, kind, attrs, policy, observed_at and conflicts.";
 	throw_invalid(key, "unknown key \"" + quote_input(key) + "\" in payload", {}, hint);
 }
 
@@ -324,6 +325,14 @@ parse_payload(const Json &doc, const Config &config) {
 				p.policy = Policy::Keep;
 			else
 				throw_invalid(key, "invalid \"policy\"", "\"policy\" must be \"merge\", \"fill\" or \"keep\".");
+		} else if (key == "conflicts") {
+			if (value.is_null())
+				continue;
+			const std::string &mode = require_string(key, value);
+			if (mode == "skip")
+				p.skip_conflicts = true;
+			else if (mode != "error")
+				throw_invalid(key, "invalid \"conflicts\"", "\"conflicts\" must be \"error\" or \"skip\".");
 		} else if (key == "observed_at") {
 			if (value.is_null())
 				continue;

@@ -55,6 +55,7 @@ struct Payload {
 	Json attrs;
 	Policy policy = Policy::Merge;
 	std::optional<EpochMicros> observed_at;
+	bool skip_conflicts = false; /* "conflicts": "skip" (DESIGN.md section 7) */
 
 	/*
 	 * Identities in the order DESIGN.md 4.2 uses to pick an owner: fid,

@@ -373,10 +373,20 @@ operator==(const RowValues &a, const RowValues &b) {
 	       a.avatar_url == b.avatar_url && a.attrs == b.attrs && a.observed_at == b.observed_at;
 }
 
+namespace {
+
+/* The decision for a payload whose every identity must be honoured. */
 Plan
-plan_upsert(const Payload &payload, const Config &config, const IdLookup &id,
-            const std::vector<IdentityOwner> &identity_owner, const std::vector<StoredUser> &owners) {
+plan_exact(const Payload &payload, const Config &config, const IdLookup &id,
+           const std::vector<IdentityOwner> &identity_owner, const std::vector<StoredUser> &owners) {
 	const std::vector<Identity> identities = payload.identities();
+
+	for (std::size_t i = 0; i < identities.size(); i++)
+		if (!identity_owner[i].blocked.empty())
+			throw Error(Error::Code::BlockedIdentity, identities[i].field,
+			            "blocked identity in \"" + identities[i].field + "\"",
+			            "Key (" + std::string(identity_kind_name(identities[i].kind)) + ", " + identities[i].value +
+			                ") is listed in user_upsert.blocked_identities: " + identity_owner[i].blocked + ".");
 
 	if (id.state == IdLookup::State::Deleted)
 		conflict("id", "user " + *payload.id + " is deleted", "A deleted user cannot be written by user_upsert().");
@@ -460,6 +470,181 @@ plan_upsert(const Payload &payload, const Config &config, const IdLookup &id,
 	} else
 		plan.action = Action::Unchanged;
 	return plan;
+}
+
+/* The payload without the identities whose `drop` is set. */
+Payload
+without(const Payload &payload, const std::vector<Identity> &identities, const std::vector<bool> &drop) {
+	Payload reduced = payload;
+	reduced.wallets.clear();
+	reduced.external.clear();
+	auto dropped = [&](IdentityKind kind, const std::string &value) {
+		for (std::size_t i = 0; i < identities.size(); i++)
+			if (identities[i].kind == kind && identities[i].value == value)
+				return static_cast<bool>(drop[i]);
+		return false;
+	};
+	if (payload.fid && dropped(IdentityKind::Fid, std::to_string(*payload.fid)))
+		reduced.fid.reset();
+	if (payload.agent_id && dropped(IdentityKind::Agent, *payload.agent_id))
+		reduced.agent_id.reset();
+	for (const auto &[provider, subject] : payload.external)
+		if (!dropped(IdentityKind::External, provider + ":" + subject))
+			reduced.external.emplace_back(provider, subject);
+	if (payload.primary_address.has_value() && dropped(IdentityKind::Wallet, payload.primary_address.value))
+		reduced.primary_address = TextField{};
+	for (const auto &w : payload.wallets)
+		if (!dropped(IdentityKind::Wallet, w))
+			reduced.wallets.push_back(w);
+	return reduced;
+}
+
+/*
+ * "conflicts": "skip": leaves out every identity whose linking would be
+ * refused (blocked, owned by a deleted user, owned by a user that cannot be
+ * merged in, a second fid / agent / subject, wallets past max_wallets),
+ * then decides for what is left.
+ */
+Plan
+plan_skipping(const Payload &payload, const Config &config, const IdLookup &id,
+              const std::vector<IdentityOwner> &identity_owner, const std::vector<StoredUser> &owners) {
+	const std::vector<Identity> identities = payload.identities();
+	std::vector<bool> drop(identities.size(), false);
+	std::vector<Skipped> skipped;
+	Error::Code first_code = Error::Code::IdentityConflict;
+	auto skip = [&](std::size_t i, std::string reason, Error::Code code) {
+		if (skipped.empty())
+			first_code = code;
+		drop[i] = true;
+		skipped.push_back(Skipped{identity_kind_name(identities[i].kind), identities[i].value, std::move(reason)});
+	};
+
+	for (std::size_t i = 0; i < identities.size(); i++) {
+		if (!identity_owner[i].blocked.empty())
+			skip(i, "blocked: " + identity_owner[i].blocked, Error::Code::BlockedIdentity);
+		else if (identity_owner[i].deleted)
+			skip(i, "belongs to deleted user " + identity_owner[i].owner, Error::Code::IdentityConflict);
+	}
+
+	/*
+	 * In the order of 4.2, each identity either joins the user the call ends
+	 * with or is skipped: an owner joins when it can be merged with the owners
+	 * already in and holds no fid, agent or subject different from those
+	 * claimed so far; an unowned fid, agent or subject is claimed unless a
+	 * different one is already held.
+	 */
+	std::vector<const StoredUser *> accepted;
+	std::vector<IdentityPair> claimed; /* one-per-user identities of the result */
+	std::size_t wallets = 0;
+	auto slot_of = [](const std::string &kind, const std::string &value) {
+		return kind == "external" ? "external:" + external_provider(value) : kind;
+	};
+	auto claim_conflict = [&](const std::string &kind, const std::string &value) -> std::string {
+		if (kind == "wallet")
+			return {};
+		for (const auto &[k, v] : claimed)
+			if (slot_of(k, v) == slot_of(kind, value) && v != value)
+				return k + " " + v;
+		return {};
+	};
+	auto accept = [&](const StoredUser *user) {
+		accepted.push_back(user);
+		for (const auto &[k, v] : user->identities) {
+			if (k == "wallet")
+				wallets++;
+			else if (claim_conflict(k, v).empty())
+				claimed.emplace_back(k, v);
+		}
+	};
+	if (id.state == IdLookup::State::Live)
+		accept(&find_owner(owners, id.owner));
+	const bool linking = payload.policy != Policy::Keep;
+	for (std::size_t i = 0; i < identities.size(); i++) {
+		if (drop[i])
+			continue;
+		const Identity &identity = identities[i];
+		const std::string kind = identity_kind_name(identity.kind);
+		const std::string &owner = identity_owner[i].owner;
+		if (owner.empty()) {
+			if (!linking)
+				continue;
+			if (identity.kind == IdentityKind::Wallet) {
+				if (wallets + 1 > static_cast<std::size_t>(config.max_wallets))
+					skip(i, "more wallets than user_upsert.max_wallets", Error::Code::IdentityConflict);
+				else
+					wallets++;
+			} else if (std::string held = claim_conflict(kind, identity.value); !held.empty())
+				skip(i, "the user already has " + held, Error::Code::IdentityConflict);
+			else
+				claimed.emplace_back(kind, identity.value);
+			continue;
+		}
+		const StoredUser *user = &find_owner(owners, owner);
+		if (std::find(accepted.begin(), accepted.end(), user) != accepted.end())
+			continue;
+		if (accepted.empty() && (!linking || claimed.empty())) {
+			accept(user);
+			continue;
+		}
+		std::string why;
+		if (!linking)
+			why = {};
+		else if (!config.merge && !accepted.empty())
+			why = "user_upsert.merge is off";
+		else if (accepted.size() + 1 > static_cast<std::size_t>(config.max_merge))
+			why = "more users than user_upsert.max_merge";
+		else {
+			for (const auto &[k, v] : user->identities)
+				if (std::string held = claim_conflict(k, v); !held.empty()) {
+					why = "it has " + k + " " + v + " and the result has " + held;
+					break;
+				}
+			if (why.empty() && !accepted.empty()) {
+				std::vector<const StoredUser *> candidate = accepted;
+				candidate.push_back(user);
+				try {
+					check_mergeable(candidate);
+				} catch (const Error &e) {
+					why = e.message;
+				}
+			}
+		}
+		if (!linking && !accepted.empty())
+			continue; /* keep answers the first owner and merges nothing */
+		if (why.empty())
+			accept(user);
+		else
+			skip(i, "belongs to user " + owner + ", which cannot be merged: " + why, Error::Code::IdentityConflict);
+	}
+
+	Payload reduced = without(payload, identities, drop);
+	const std::vector<Identity> kept = reduced.identities();
+	if (kept.empty() && !reduced.id) {
+		const Skipped &first = skipped.front();
+		throw Error(first_code, "", "every identity of the payload was refused",
+		            "Key (" + first.kind + ", " + first.value + ") " + first.reason + ".");
+	}
+	std::vector<IdentityOwner> kept_owner;
+	for (const auto &k : kept)
+		for (std::size_t i = 0; i < identities.size(); i++)
+			if (!drop[i] && identities[i].kind == k.kind && identities[i].value == k.value) {
+				kept_owner.push_back(identity_owner[i]);
+				break;
+			}
+	Plan plan = plan_exact(reduced, config, id, kept_owner, owners);
+	plan.report_skipped = true;
+	plan.skipped = std::move(skipped);
+	return plan;
+}
+
+} // namespace
+
+Plan
+plan_upsert(const Payload &payload, const Config &config, const IdLookup &id,
+            const std::vector<IdentityOwner> &identity_owner, const std::vector<StoredUser> &owners) {
+	if (payload.skip_conflicts)
+		return plan_skipping(payload, config, id, identity_owner, owners);
+	return plan_exact(payload, config, id, identity_owner, owners);
 }
 
 Json

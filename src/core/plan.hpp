@@ -62,6 +62,12 @@ struct IdLookup {
 struct IdentityOwner {
 	std::string owner; /* empty: nobody owns it */
 	bool deleted = false;
+	std::string blocked; /* non-empty: blocked, with this reason (the glue refuses it unless skipping) */
+};
+
+/* An identity left out under "conflicts": "skip". */
+struct Skipped {
+	std::string kind, value, reason;
 };
 
 /* One loser of a merge: tombstoned into the survivor, its identities moved. */
@@ -79,6 +85,8 @@ struct Plan {
 	bool insert = false;
 	RowValues row;
 	std::vector<IdentityPair> link; /* identities to link to user_id */
+	bool report_skipped = false;    /* the payload asked for "conflicts": "skip" */
+	std::vector<Skipped> skipped;
 };
 
 /*

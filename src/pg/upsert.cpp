@@ -313,13 +313,15 @@ lock_and_look_up(const core::PreparedCall &call) {
 		lock_identities(call.lock_keys, call.nlocks);
 
 		IdentityLookupRows rows = lookup_identities(call, nullptr);
-		for (uint32 i = 0; i < call.nidentities; i++)
-			if (rows.blocked[i])
-				report_blocked(call.identities[i], rows.blocked[i]);
+		if (!call.skip_conflicts)
+			for (uint32 i = 0; i < call.nidentities; i++)
+				if (rows.blocked[i])
+					report_blocked(call.identities[i], rows.blocked[i]);
 
 		Findings f{};
 		f.lookup.identity_owner = const_cast<const char **>(rows.owner);
 		f.lookup.identity_owner_deleted = rows.deleted;
+		f.lookup.identity_blocked = const_cast<const char **>(rows.blocked);
 		f.lookup.id_state = core::IdState::Absent;
 		Resolved id{};
 		if (call.id) {
