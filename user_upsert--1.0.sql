@@ -262,3 +262,12 @@ $$;
 CREATE TRIGGER users_upsert_insert
     INSTEAD OF INSERT ON user_upsert.users_upsert
     FOR EACH ROW EXECUTE FUNCTION user_upsert.users_upsert_insert();
+
+CREATE FUNCTION user_upsert.user_ensure(payload jsonb)
+RETURNS jsonb
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'user_upsert_user_ensure_1_0';
+
+COMMENT ON FUNCTION user_upsert.user_ensure(jsonb) IS
+    'Get-or-create: user_upsert() with policy keep, without locks or writes when the user exists';

@@ -92,6 +92,15 @@ document_call(TokenSpan row, std::uint32_t nidentities, const IdentityRef *ident
 	                      allocator);
 }
 
+TokenSpan
+with_policy(TokenSpan tokens, const char *policy, Allocator &allocator) {
+	Json payload = json_from_tokens(tokens, kMaxPayloadDepth);
+	if (!payload.is_object())
+		return tokens;
+	payload.set("policy", Json::string(policy));
+	return json_to_tokens(payload, allocator);
+}
+
 PreparedCall
 prepare_call(TokenSpan tokens, const Config &config, Allocator &allocator) {
 	const Payload payload = read_payload(tokens, config);

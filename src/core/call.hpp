@@ -102,6 +102,9 @@ const char *normalize_identity_value(std::string_view kind, std::string_view val
 TokenSpan document_call(TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
                         Allocator &allocator);
 
+/* The payload with "policy" replaced (a non-object payload is returned as is, for prepare_call to refuse). */
+TokenSpan with_policy(TokenSpan payload, const char *policy, Allocator &allocator);
+
 PreparedCall prepare_call(TokenSpan payload, const Config &config, Allocator &allocator);
 
 WritePlan plan_call(TokenSpan payload, const Config &config, const Lookup &lookup, Allocator &allocator);

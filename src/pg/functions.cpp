@@ -19,12 +19,19 @@ extern "C" {
 extern "C" {
 PG_FUNCTION_INFO_V1(user_upsert_user_upsert_1_0);
 PG_FUNCTION_INFO_V1(user_upsert_user_lookup_1_0);
+PG_FUNCTION_INFO_V1(user_upsert_user_ensure_1_0);
 }
 
 /* user_upsert.user_upsert(payload jsonb) returns jsonb */
 extern "C" Datum
 user_upsert_user_upsert_1_0(PG_FUNCTION_ARGS) {
 	PG_RETURN_JSONB_P(uu::pg::run_upsert(PG_GETARG_JSONB_P(0), "user_upsert()"));
+}
+
+/* user_upsert.user_ensure(payload jsonb) returns jsonb */
+extern "C" Datum
+user_upsert_user_ensure_1_0(PG_FUNCTION_ARGS) {
+	PG_RETURN_JSONB_P(uu::pg::run_ensure(PG_GETARG_JSONB_P(0)));
 }
 
 /* user_upsert.user_lookup(kind text, value text) returns jsonb */

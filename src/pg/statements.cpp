@@ -133,6 +133,24 @@ const StatementText kStatements[] = {
      " WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
      4,
      {TEXTOID, INT8OID, TEXTOID, TEXTOID}},
+    /* EnsureLookup($1 kinds text[], $2 values text[]) */
+    {"SELECT k.ord::pg_catalog.int4, "
+     "       (SELECT b.reason FROM user_upsert.blocked_identities b "
+     "         WHERE b.kind OPERATOR(pg_catalog.=) k.kind AND b.value OPERATOR(pg_catalog.=) k.value), "
+     "       o.user_id::pg_catalog.text, o.deleted, o.merged, o.row, o.ids "
+     "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) WITH ORDINALITY AS k(kind, value, ord) "
+     "  LEFT JOIN LATERAL (SELECT i.user_id, u.deleted_at IS NOT NULL AS deleted, "
+     "                            u.merged_into IS NOT NULL AS merged, pg_catalog.to_jsonb(u.*) AS row, "
+     "                            ARRAY(SELECT j.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) j.value "
+     "                                    FROM user_upsert.identities j "
+     "                                   WHERE j.user_id OPERATOR(pg_catalog.=) u.id) AS ids "
+     "                       FROM user_upsert.identities i "
+     "                       JOIN user_upsert.users u ON u.id OPERATOR(pg_catalog.=) i.user_id "
+     "                      WHERE i.kind OPERATOR(pg_catalog.=) k.kind "
+     "                        AND i.value OPERATOR(pg_catalog.=) k.value) o ON true "
+     " ORDER BY k.ord",
+     2,
+     {TEXTARRAYOID, TEXTARRAYOID}},
 };
 static_assert(sizeof kStatements / sizeof kStatements[0] == static_cast<size_t>(Statement::Count_),
               "one SQL text per Statement");

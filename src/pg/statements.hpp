@@ -31,6 +31,7 @@ enum class Statement {
 	UnlinkIdentity,  /* DELETE one identity of one user */
 	AdoptCreatedAt,  /* a re-inserted identity keeps the created_at it is given */
 	SetMirrors,      /* fid, agent_id, primary_address of a user after a direct identity write */
+	EnsureLookup,    /* LookupIdentities with each owner's row and identities: user_ensure()'s one read */
 	Count_
 };
 

@@ -16,6 +16,9 @@ namespace uu::pg {
  */
 Jsonb *run_upsert(Jsonb *payload, const char *function_name);
 
+/* user_ensure(payload): user_upsert() with policy keep, answered without locks or writes when the user exists. */
+Jsonb *run_ensure(Jsonb *payload);
+
 /* user_lookup(kind, value): the live owner's user document, or nullptr. Read-only, no locks. */
 Jsonb *run_lookup(const char *kind, const char *value);
 
