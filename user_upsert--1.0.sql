@@ -271,3 +271,50 @@ AS 'MODULE_PATHNAME', 'user_upsert_user_ensure_1_0';
 
 COMMENT ON FUNCTION user_upsert.user_ensure(jsonb) IS
     'Get-or-create: user_upsert() with policy keep, without locks or writes when the user exists';
+
+CREATE FUNCTION user_upsert.user_upsert_from(provider text, profile jsonb, policy text DEFAULT 'merge')
+RETURNS jsonb
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'user_upsert_user_upsert_from_1_0';
+
+COMMENT ON FUNCTION user_upsert.user_upsert_from(text, jsonb, text) IS
+    'user_upsert() of a provider profile: clerk (Clerk User object) or farcaster (Neynar user)';
+
+-- The webhook ledger: one row per applied event, written in the transaction of its effect.
+CREATE TABLE user_upsert.events (
+    event_id    text PRIMARY KEY,
+    type        text NOT NULL,
+    result      jsonb NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE INDEX events_received_at_idx ON user_upsert.events (received_at);
+SELECT pg_catalog.pg_extension_config_dump('user_upsert.events', '');
+
+CREATE FUNCTION user_upsert.user_apply_event(event jsonb, event_id text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'user_upsert_user_apply_event_1_0';
+
+COMMENT ON FUNCTION user_upsert.user_apply_event(jsonb, text) IS
+    'Applies a Clerk webhook event (user.created, user.updated, user.deleted) once per event_id';
+
+-- Deletes at most max_rows ledger rows older than older_than, oldest first; returns how many.
+CREATE FUNCTION user_upsert.events_cleanup(older_than interval DEFAULT '30 days', max_rows integer DEFAULT 10000)
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH old AS (
+        SELECT e.event_id FROM user_upsert.events e
+         WHERE e.received_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) older_than)
+         ORDER BY e.received_at
+         LIMIT max_rows
+           FOR UPDATE SKIP LOCKED),
+    gone AS (
+        DELETE FROM user_upsert.events e USING old WHERE e.event_id OPERATOR(pg_catalog.=) old.event_id
+        RETURNING 1)
+    SELECT pg_catalog.count(*) FROM gone;
+END;
+REVOKE ALL ON FUNCTION user_upsert.events_cleanup(interval, integer) FROM PUBLIC;

@@ -13,3 +13,7 @@ SELECT table_name, column_name, data_type, is_nullable, column_default
  ORDER BY table_name, ordinal_position;
 SELECT kind, value, reason FROM user_upsert.blocked_identities ORDER BY value;
 SELECT name, setting, context FROM pg_settings WHERE name LIKE 'user_upsert.%' ORDER BY name;
+
+SET client_min_messages = warning;
+DROP EXTENSION user_upsert CASCADE;
+RESET client_min_messages;

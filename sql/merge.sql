@@ -1,4 +1,7 @@
 -- Merges (DESIGN.md 4.4): two users, three users, chains, refusals, GUCs.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS user_upsert CASCADE;
+RESET client_min_messages;
 CREATE EXTENSION user_upsert;
 -- Users named by a label in attrs, so outputs never show generated ids.
 CREATE FUNCTION pg_temp.label(u uuid) RETURNS text LANGUAGE sql AS
@@ -101,3 +104,7 @@ SELECT pg_temp.label(((user_upsert.user_upsert('{"policy": "keep", "wallets": ["
 SELECT user_upsert.user_upsert('{"observed_at": "2020-01-01T00:00:00Z", "fid": 3, "wallets": ["0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"]}')->>'action' AS stale;
 
 SELECT * FROM user_upsert.user_verify();
+
+SET client_min_messages = warning;
+DROP EXTENSION user_upsert CASCADE;
+RESET client_min_messages;

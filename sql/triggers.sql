@@ -1,4 +1,7 @@
 -- Direct SQL on the tables keeps the guarantees (DESIGN.md section 6).
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS user_upsert CASCADE;
+RESET client_min_messages;
 CREATE EXTENSION user_upsert;
 CREATE FUNCTION pg_temp.label(u uuid) RETURNS text LANGUAGE sql AS
   $$ SELECT attrs->>'label' FROM user_upsert.users WHERE id = u $$;
@@ -125,3 +128,7 @@ INSERT INTO user_upsert.users (fid, attrs) VALUES (60, '{"label": "R"}');
 RESET session_replication_role;
 SELECT count(*) AS identities_of_r FROM user_upsert.identities WHERE value = '60';
 SELECT problem FROM user_upsert.user_verify();
+
+SET client_min_messages = warning;
+DROP EXTENSION user_upsert CASCADE;
+RESET client_min_messages;

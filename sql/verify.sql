@@ -1,4 +1,7 @@
 -- user_verify() reports each broken invariant (amcheck style) and is empty when healthy.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS user_upsert CASCADE;
+RESET client_min_messages;
 CREATE EXTENSION user_upsert;
 SELECT user_upsert.user_upsert('{"fid": 1, "wallets": ["0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"], "agent_id": "a1", "external": {"clerk": "u1"}, "attrs": {"label": "one"}}')->>'action';
 SELECT user_upsert.user_upsert('{"fid": 2, "attrs": {"label": "two"}}')->>'action';
@@ -61,3 +64,7 @@ RESET session_replication_role;
 SELECT count(*) AS problems_after_rollback FROM user_upsert.user_verify();
 -- Only superusers and the owner need it; PUBLIC may not run it.
 SELECT has_function_privilege('public', 'user_upsert.user_verify()', 'execute') AS public_can_verify;
+
+SET client_min_messages = warning;
+DROP EXTENSION user_upsert CASCADE;
+RESET client_min_messages;

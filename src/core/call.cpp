@@ -11,6 +11,8 @@
 #include "core/normalize.hpp"
 #include "core/payload.hpp"
 #include "core/plan.hpp"
+#include "core/providers.hpp"
+#include "core/timestamp.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -90,6 +92,81 @@ TokenSpan
 document_call(TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities, Allocator &allocator) {
 	return json_to_tokens(user_document(json_from_tokens(row, kMaxStoredDepth), pairs(nidentities, identities)),
 	                      allocator);
+}
+
+TokenSpan
+from_profile(std::string_view provider, TokenSpan profile, std::string_view policy, Allocator &allocator) {
+	if (policy != "merge" && policy != "fill" && policy != "keep")
+		throw_invalid("policy", "invalid \"policy\"", "\"policy\" must be \"merge\", \"fill\" or \"keep\".");
+	Json payload = map_provider_profile(provider, json_from_tokens(profile, kMaxPayloadDepth));
+	payload.set("policy", Json::string(std::string(policy)));
+	return json_to_tokens(payload, allocator);
+}
+
+EventPlan
+plan_event(TokenSpan tokens, Allocator &allocator) {
+	const Json event = json_from_tokens(tokens, kMaxPayloadDepth);
+	if (!event.is_object())
+		throw_invalid("", std::string("event must be a JSON object, not ") + json_type_name(event.type()));
+	const Json *type = event.find("type");
+	if (!type || !type->is_string())
+		throw_invalid("type", "event \"type\" must be a string");
+	EventPlan plan{};
+	plan.type = allocator.copy(type->text());
+	if (type->text() != "user.created" && type->text() != "user.updated" && type->text() != "user.deleted") {
+		plan.kind = EventKind::Ignore;
+		return plan;
+	}
+	const Json *data = event.find("data");
+	if (!data || !data->is_object())
+		throw_invalid("data", "event \"data\" must be an object");
+	const Json *id = data->find("id");
+	if (!id || !id->is_string() || id->text().empty())
+		throw_invalid("data.id", "event \"data.id\" must be a non-empty string");
+	plan.clerk_id = allocator.copy(normalize_subject(id->text(), "data.id"));
+	if (const Json *ts = event.find("timestamp"); ts && !ts->is_null()) {
+		std::optional<EpochMicros> t = ts->is_number() ? parse_epoch_millis(ts->text()) : std::nullopt;
+		if (!t)
+			throw_invalid("timestamp", "event \"timestamp\" must be integer epoch milliseconds");
+		plan.has_timestamp = true;
+		plan.timestamp = *t;
+	}
+	if (type->text() == "user.deleted") {
+		plan.kind = EventKind::Delete;
+		return plan;
+	}
+	plan.kind = EventKind::Upsert;
+	Json payload = map_clerk_user(*data);
+	payload.set("policy", Json::string("merge"));
+	plan.payload = json_to_tokens(payload, allocator);
+	return plan;
+}
+
+TokenSpan
+event_answer(const char *action, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
+             const char *reason, Allocator &allocator) {
+	Json result = Json::object();
+	result.set("action", Json::string(action));
+	if (row.count > 0)
+		result.set("user", user_document(json_from_tokens(row, kMaxStoredDepth), pairs(nidentities, identities)));
+	if (reason)
+		result.set("reason", Json::string(reason));
+	return json_to_tokens(result, allocator);
+}
+
+bool
+is_older_than_user(std::int64_t timestamp, TokenSpan row) {
+	StoredUser user{json_from_tokens(row, kMaxStoredDepth), {}};
+	std::optional<EpochMicros> stored = user.timestamp("observed_at");
+	return stored && timestamp < *stored;
+}
+
+TokenSpan
+duplicate_answer(TokenSpan first, Allocator &allocator) {
+	Json result = Json::object();
+	result.set("action", Json::string("duplicate"));
+	result.set("result", json_from_tokens(first, kMaxStoredDepth));
+	return json_to_tokens(result, allocator);
 }
 
 TokenSpan

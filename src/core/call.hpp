@@ -102,6 +102,32 @@ const char *normalize_identity_value(std::string_view kind, std::string_view val
 TokenSpan document_call(TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
                         Allocator &allocator);
 
+/* user_upsert_from(): a provider's profile mapped to a payload with `policy`. */
+TokenSpan from_profile(std::string_view provider, TokenSpan profile, std::string_view policy, Allocator &allocator);
+
+/* A Clerk webhook event, classified (user_apply_event). */
+enum class EventKind : std::uint8_t { Upsert, Delete, Ignore };
+struct EventPlan {
+	const char *type;
+	EventKind kind;
+	const char *clerk_id;   /* data.id for user.* events */
+	TokenSpan payload;      /* Upsert: the mapped payload, policy merge */
+	bool has_timestamp;     /* the envelope "timestamp" */
+	std::int64_t timestamp; /* microseconds since the Unix epoch */
+};
+static_assert(std::is_trivially_destructible_v<EventPlan>);
+EventPlan plan_event(TokenSpan event, Allocator &allocator);
+
+/* {"action": action[, "user": document][, "reason": reason]}; row.count == 0 means no user. */
+TokenSpan event_answer(const char *action, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
+                       const char *reason, Allocator &allocator);
+
+/* True when `timestamp` is older than the observed_at of `row` (a to_jsonb users row). */
+bool is_older_than_user(std::int64_t timestamp, TokenSpan row);
+
+/* {"action": "duplicate", "result": first} */
+TokenSpan duplicate_answer(TokenSpan first, Allocator &allocator);
+
 /* The payload with "policy" replaced (a non-object payload is returned as is, for prepare_call to refuse). */
 TokenSpan with_policy(TokenSpan payload, const char *policy, Allocator &allocator);
 

@@ -27,6 +27,9 @@ constexpr std::array<std::string_view, 15> kPayloadKeys = {
     "username", "display_name", "avatar_url", "kind",            "attrs",    "policy",      "observed_at",
     "conflicts"};
 
+/* More providers than this in "external" are refused. */
+constexpr std::size_t kMaxExternalProviders = 32;
+
 /* Wallet arrays longer than this are refused before any normalization work. */
 constexpr std::size_t kMaxWalletArray = 10000;
 
@@ -46,25 +49,6 @@ edit_distance(std::string_view a, std::string_view b) {
 	return prev[b.size()];
 }
 
-/* Printable, bounded excerpt of user input for messages. */
-std::string
-quote_input(std::string_view s) {
-	std::string out;
-	for (std::size_t i = 0; i < s.size() && out.size() < 64; i++) {
-		unsigned char c = static_cast<unsigned char>(s[i]);
-		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-			static const char hex[] = "0123456789abcdef";
-			out += "\\x";
-			out += hex[c >> 4];
-			out += hex[c & 15];
-		} else
-			out += static_cast<char>(c);
-	}
-	if (out.size() >= 64)
-		out += "...";
-	return out;
-}
-
 [[noreturn]] void
 unknown_key(const std::string &key) {
 	std::string_view best;
@@ -77,17 +61,17 @@ unknown_key(const std::string &key) {
 		}
 	}
 	std::string hint;
-	if (best_distance <= std::max<std::size_t>(2, best.size() / 3))
+	if (!key.empty() && best_distance < key.size() && best_distance <= std::max<std::size_t>(2, best.size() / 3))
 		hint = "Did you mean \"" + std::string(best) + "\"?";
 	else
 		hint = "Valid keys are id, fid, wallets, primary_address, agent_id, external, email, username, "
 		       "display_name, avatar_url, kind, attrs, policy, observed_at and conflicts.";
-	throw_invalid(key, "unknown key \"" + quote_input(key) + "\" in payload", {}, hint);
+	throw_invalid(key, "unknown key \"" + escape_for_message(key) + "\" in payload", {}, hint);
 }
 
 [[noreturn]] void
 wrong_type(const std::string &field, const char *expected, const Json &got) {
-	throw_invalid(field, "\"" + field + "\" must be " + expected + ", not " + json_type_name(got.type()));
+	throw_invalid(field, "\"" + escape_for_message(field) + "\" must be " + expected + ", not " + json_type_name(got.type()));
 }
 
 const std::string &
@@ -118,7 +102,7 @@ parse_text_attribute(const std::string &field, const Json &value) {
 		unsigned char c = static_cast<unsigned char>(s[i]);
 		if (c < 0x20 || c == 0x7f)
 			throw_invalid(field, "\"" + field + "\" contains a control character",
-			              "Byte " + std::to_string(i) + " is a control character.");
+			              "The byte at position " + std::to_string(i + 1) + " is a control character.");
 	}
 	return s;
 }
@@ -216,7 +200,8 @@ Payload::identities() const {
 		out.push_back({IdentityKind::Wallet, primary_address.value, "primary_address"});
 	for (std::size_t i = 0; i < wallets.size(); i++)
 		if (!(primary_address.has_value() && wallets[i] == primary_address.value))
-			out.push_back({IdentityKind::Wallet, wallets[i], "wallets[" + std::to_string(i) + "]"});
+			out.push_back({IdentityKind::Wallet, wallets[i],
+			               "wallets[" + std::to_string(i < wallet_index.size() ? wallet_index[i] : i) + "]"});
 	return out;
 }
 
@@ -242,7 +227,7 @@ parse_payload(const Json &doc, const Config &config) {
 			auto id = normalize_uuid(require_string(key, value));
 			if (!id)
 				throw_invalid(key, "invalid uuid in \"id\"",
-				              "\"" + quote_input(value.text()) + "\" is not a uuid in the 8-4-4-4-12 form.");
+				              "\"" + escape_for_message(value.text()) + "\" is not a uuid in the 8-4-4-4-12 form.");
 			p.id = *id;
 		} else if (key == "fid") {
 			if (!value.is_null())
@@ -254,13 +239,15 @@ parse_payload(const Json &doc, const Config &config) {
 				wrong_type(key, "an array of strings", value);
 			if (value.items().size() > kMaxWalletArray)
 				throw_invalid(key, "too many wallets in \"wallets\"",
-				              "The payload lists " + std::to_string(value.items().size()) +
-				                  " wallets; user_upsert.max_wallets is " + std::to_string(config.max_wallets) + ".");
+				              "The payload lists " + std::to_string(value.items().size()) + " wallets; at most " +
+				                  std::to_string(kMaxWalletArray) + " entries are read.");
 			for (std::size_t i = 0; i < value.items().size(); i++) {
 				std::string field = "wallets[" + std::to_string(i) + "]";
 				std::string w = normalize_wallet(require_string(field, value.items()[i]), field);
-				if (std::find(listed_wallets.begin(), listed_wallets.end(), w) == listed_wallets.end())
+				if (std::find(listed_wallets.begin(), listed_wallets.end(), w) == listed_wallets.end()) {
 					listed_wallets.push_back(std::move(w));
+					p.wallet_index.push_back(i);
+				}
 			}
 		} else if (key == "primary_address") {
 			if (value.is_null())
@@ -278,8 +265,12 @@ parse_payload(const Json &doc, const Config &config) {
 				continue;
 			if (!value.is_object())
 				wrong_type(key, "an object of provider: subject", value);
+			if (value.members().size() > kMaxExternalProviders)
+				throw_invalid(key, "too many providers in \"external\"",
+				              "The payload names " + std::to_string(value.members().size()) +
+				                  " providers; the limit is " + std::to_string(kMaxExternalProviders) + ".");
 			for (const auto &[provider_raw, subject_raw] : value.members()) {
-				std::string field = "external." + quote_input(provider_raw);
+				std::string field = "external." + provider_raw;
 				std::string provider = normalize_provider(provider_raw, field);
 				std::string subject = normalize_subject(require_string(field, subject_raw), field);
 				auto same = std::find_if(p.external.begin(), p.external.end(),
@@ -287,7 +278,7 @@ parse_payload(const Json &doc, const Config &config) {
 				if (same == p.external.end())
 					p.external.emplace_back(provider, subject);
 				else if (same->second != subject)
-					throw_invalid(field, "provider \"" + provider + "\" is given twice in \"external\"",
+					throw_invalid(field, "provider \"" + escape_for_message(provider) + "\" is given twice in \"external\"",
 					              "Two spellings of provider \"" + provider + "\" name different subjects.");
 			}
 			std::sort(p.external.begin(), p.external.end());
@@ -355,7 +346,7 @@ parse_payload(const Json &doc, const Config &config) {
 	p.wallets = std::move(listed_wallets);
 	std::size_t distinct = p.all_wallets().size();
 	if (distinct > static_cast<std::size_t>(config.max_wallets))
-		throw_invalid("wallets", "too many wallets in payload",
+		throw_invalid("wallets", "too many wallets in \"wallets\"",
 		              "The payload names " + std::to_string(distinct) +
 		                  " distinct wallets; user_upsert.max_wallets is " + std::to_string(config.max_wallets) + ".");
 

@@ -46,6 +46,7 @@ struct Payload {
 	std::optional<std::string> id; /* lowercase canonical uuid */
 	std::optional<std::int64_t> fid;
 	std::vector<std::string> wallets; /* "wallets": distinct, normalized, payload order */
+	std::vector<std::size_t> wallet_index; /* each wallet's index in the payload's array, for messages */
 	TextField primary_address;        /* normalized wallet */
 	std::optional<std::string> agent_id;
 	std::vector<std::pair<std::string, std::string>> external; /* (provider, subject), sorted by provider */

@@ -35,7 +35,10 @@
 #include "core/normalize.hpp"
 #include "core/timestamp.hpp"
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 

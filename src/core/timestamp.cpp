@@ -107,12 +107,16 @@ parse_iso8601(std::string_view text) {
 		if (c.eat('.') || c.eat(',')) {
 			if (!c.is_digit())
 				return std::nullopt;
+			/* rounded to the nearest microsecond, as PostgreSQL does */
 			std::int64_t scale = 100000;
+			int digits = 0;
 			while (c.is_digit()) {
-				if (scale > 0) {
+				if (digits < 6) {
 					micros += (c.peek() - '0') * scale;
 					scale /= 10;
-				}
+				} else if (digits == 6 && c.peek() >= '5')
+					micros++;
+				digits++;
 				c.skip();
 			}
 		}

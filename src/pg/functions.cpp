@@ -20,6 +20,8 @@ extern "C" {
 PG_FUNCTION_INFO_V1(user_upsert_user_upsert_1_0);
 PG_FUNCTION_INFO_V1(user_upsert_user_lookup_1_0);
 PG_FUNCTION_INFO_V1(user_upsert_user_ensure_1_0);
+PG_FUNCTION_INFO_V1(user_upsert_user_upsert_from_1_0);
+PG_FUNCTION_INFO_V1(user_upsert_user_apply_event_1_0);
 }
 
 /* user_upsert.user_upsert(payload jsonb) returns jsonb */
@@ -32,6 +34,22 @@ user_upsert_user_upsert_1_0(PG_FUNCTION_ARGS) {
 extern "C" Datum
 user_upsert_user_ensure_1_0(PG_FUNCTION_ARGS) {
 	PG_RETURN_JSONB_P(uu::pg::run_ensure(PG_GETARG_JSONB_P(0)));
+}
+
+/* user_upsert.user_upsert_from(provider text, profile jsonb, policy text default 'merge') returns jsonb */
+extern "C" Datum
+user_upsert_user_upsert_from_1_0(PG_FUNCTION_ARGS) {
+	PG_RETURN_JSONB_P(uu::pg::run_from(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_JSONB_P(1),
+	                                   text_to_cstring(PG_GETARG_TEXT_PP(2))));
+}
+
+/* user_upsert.user_apply_event(event jsonb, event_id text default null) returns jsonb; not strict in event_id */
+extern "C" Datum
+user_upsert_user_apply_event_1_0(PG_FUNCTION_ARGS) {
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	const char *event_id = PG_ARGISNULL(1) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	PG_RETURN_JSONB_P(uu::pg::run_apply_event(PG_GETARG_JSONB_P(0), event_id));
 }
 
 /* user_upsert.user_lookup(kind text, value text) returns jsonb */

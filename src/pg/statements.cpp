@@ -151,6 +151,26 @@ const StatementText kStatements[] = {
      " ORDER BY k.ord",
      2,
      {TEXTARRAYOID, TEXTARRAYOID}},
+    /* LedgerFind($1 event_id) */
+    {"SELECT e.result FROM user_upsert.events e WHERE e.event_id OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+    /* LedgerRecord($1 event_id, $2 type, $3 result) */
+    {"INSERT INTO user_upsert.events (event_id, type, result, received_at) VALUES ($1, $2, $3, pg_catalog.now())",
+     3,
+     {TEXTOID, TEXTOID, JSONBOID}},
+    /* EraseUser($1 id, $2 observed_at) */
+    {"UPDATE user_upsert.users AS u SET email = NULL, username = NULL, display_name = NULL, avatar_url = NULL, "
+     "       attrs = '{}'::pg_catalog.jsonb, fid = NULL, primary_address = NULL, agent_id = NULL, "
+     "       deleted_at = pg_catalog.now(), observed_at = pg_catalog.GREATEST(u.observed_at, $2), "
+     "       updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
+     " WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
+     "RETURNING pg_catalog.to_jsonb(u.*), u.id::pg_catalog.text",
+     2,
+     {TEXTOID, TIMESTAMPTZOID}},
+    /* UnlinkFreeable($1 id) */
+    {"DELETE FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
+     "   AND i.kind OPERATOR(pg_catalog.<>) 'external'::pg_catalog.text",
+     1,
+     {TEXTOID}},
 };
 static_assert(sizeof kStatements / sizeof kStatements[0] == static_cast<size_t>(Statement::Count_),
               "one SQL text per Statement");

@@ -32,6 +32,10 @@ enum class Statement {
 	AdoptCreatedAt,  /* a re-inserted identity keeps the created_at it is given */
 	SetMirrors,      /* fid, agent_id, primary_address of a user after a direct identity write */
 	EnsureLookup,    /* LookupIdentities with each owner's row and identities: user_ensure()'s one read */
+	LedgerFind,      /* the recorded result of a webhook event */
+	LedgerRecord,    /* record a webhook event's result */
+	EraseUser,       /* user.deleted: personal fields erased, mirrors freed, deleted_at set */
+	UnlinkFreeable,  /* user.deleted: every identity but the external ones */
 	Count_
 };
 

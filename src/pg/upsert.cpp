@@ -662,8 +662,20 @@ run_ensure(Jsonb *payload) {
 	return run_upsert(tokens_to_jsonb(tokens), "user_ensure()");
 }
 
+static Jsonb *upsert(Jsonb *payload, const char *function_name, bool deleted_is_answer);
+
 Jsonb *
 run_upsert(Jsonb *payload, const char *function_name) {
+	return upsert(payload, function_name, false);
+}
+
+Jsonb *
+run_upsert_answering_deleted(Jsonb *payload, const char *function_name) {
+	return upsert(payload, function_name, true);
+}
+
+static Jsonb *
+upsert(Jsonb *payload, const char *function_name, bool deleted_is_answer) {
 	MemoryContext call_context = CurrentMemoryContext;
 	core::Allocator allocator = palloc_allocator(call_context);
 	const core::Config config = current_config();
@@ -675,6 +687,23 @@ run_upsert(Jsonb *payload, const char *function_name) {
 		elog(ERROR, "SPI_connect failed");
 
 	Findings found = lock_and_look_up(call);
+	if (deleted_is_answer)
+		for (uint32 i = 0; i < call.nidentities; i++)
+			if (found.lookup.identity_owner_deleted[i]) {
+				Datum arg = CStringGetTextDatum(found.lookup.identity_owner[i]);
+				execute(Statement::FetchUser, &arg, " ", SPI_OK_SELECT);
+				core::OwnerRecord user{};
+				read_user_row(user);
+				core::TokenSpan answer = cxx_phase(function_name, [&] {
+					return core::event_answer("deleted", user.row, user.nidentities, user.identities, nullptr,
+					                          allocator);
+				});
+				MemoryContext spi_context = MemoryContextSwitchTo(call_context);
+				Jsonb *result = tokens_to_jsonb(answer);
+				MemoryContextSwitchTo(spi_context);
+				SPI_finish();
+				return result;
+			}
 	core::WritePlan plan =
 	    cxx_phase(function_name, [&] { return core::plan_call(tokens, config, found.lookup, allocator); });
 

@@ -16,6 +16,15 @@ namespace uu::pg {
  */
 Jsonb *run_upsert(Jsonb *payload, const char *function_name);
 
+/* run_upsert(), but an identity owned by a deleted user answers {"action": "deleted"} instead of UU001. */
+Jsonb *run_upsert_answering_deleted(Jsonb *payload, const char *function_name);
+
+/* user_upsert_from(provider, profile, policy) */
+Jsonb *run_from(const char *provider, Jsonb *profile, const char *policy);
+
+/* user_apply_event(event, event_id): event_id may be nullptr (then nothing is recorded). */
+Jsonb *run_apply_event(Jsonb *event, const char *event_id);
+
 /* user_ensure(payload): user_upsert() with policy keep, answered without locks or writes when the user exists. */
 Jsonb *run_ensure(Jsonb *payload);
 

@@ -1,0 +1,234 @@
+/*
+ * events.cpp
+ *	  Auth-provider paths (DESIGN.md section 7): user_upsert_from() and the
+ *	  idempotent Clerk webhook ledger of user_apply_event().
+ *
+ *	  Lock order: an event first takes its event lock E (an identity lock on
+ *	  ("event", event_id)), so that a redelivery waits for the first delivery
+ *	  and then finds its ledger row. Nobody waits for E while holding another
+ *	  lock, so E sits before the R and I locks of locking.cpp. A user.deleted
+ *	  takes the user's row (R) and then the identity locks (I) of everything
+ *	  it frees, the triggers' order.
+ *
+ *	  Every function here can ereport; locals are trivially destructible.
+ *
+ * IDENTIFICATION
+ *	  src/pg/events.cpp
+ */
+#include "core/call.hpp"
+#include "core/payload.hpp"
+#include "pg/boundary.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+extern "C" {
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+}
+
+#include "pg/jsonb.hpp"
+#include "pg/locking.hpp"
+#include "pg/lookups.hpp"
+#include "pg/statements.hpp"
+#include "pg/upsert.hpp"
+
+namespace uu::pg {
+
+namespace {
+
+Jsonb *
+in_context(core::TokenSpan answer, MemoryContext context) {
+	MemoryContext previous = MemoryContextSwitchTo(context);
+	Jsonb *result = tokens_to_jsonb(answer);
+	MemoryContextSwitchTo(previous);
+	return result;
+}
+
+/* The live or deleted user owning external identity clerk:<id>; nullptr when none. */
+char *
+clerk_owner(const char *clerk_id, bool *deleted) {
+	core::PayloadIdentity identity{"external", psprintf("clerk:%s", clerk_id), "data.id"};
+	core::PreparedCall call{};
+	call.nidentities = 1;
+	call.identities = &identity;
+	IdentityLookupRows rows = lookup_identities(call, nullptr);
+	*deleted = rows.deleted[0];
+	return rows.owner[0];
+}
+
+struct Erase {
+	const char *user_id;
+	Datum observed_at;
+	bool observed_at_null;
+	Jsonb *row;
+};
+
+void
+erase_user(void *arg) {
+	Erase *e = static_cast<Erase *>(arg);
+	Datum id = CStringGetTextDatum(e->user_id);
+	execute(Statement::UnlinkFreeable, &id, " ", SPI_OK_DELETE);
+	Datum args[2] = {id, e->observed_at};
+	const char nulls[3] = {' ', e->observed_at_null ? 'n' : ' ', '\0'};
+	execute(Statement::EraseUser, args, nulls, SPI_OK_UPDATE_RETURNING);
+	bool isnull;
+	e->row = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * user.deleted: erase the user's personal fields, free its fid, wallets and
+ * agent for new users, keep its external identities (so a late event finds
+ * it deleted), unless the envelope timestamp is older than what it holds.
+ */
+core::TokenSpan
+apply_deletion(const core::EventPlan &event, core::Allocator &allocator) {
+	for (int attempt = 0; attempt < 100; attempt++) {
+		bool deleted;
+		char *owner = clerk_owner(event.clerk_id, &deleted);
+		if (!owner)
+			return cxx_phase("user_apply_event()", [&] {
+				return core::event_answer("ignored", core::TokenSpan{nullptr, 0}, 0, nullptr,
+				                          "no user has this Clerk id", allocator);
+			});
+		core::OwnerRecord user{};
+		Datum arg = CStringGetTextDatum(owner);
+		execute(Statement::LockUserWaiting, &arg, " ", SPI_OK_SELECT); /* R before I */
+		if (SPI_processed == 0)
+			continue;
+		bool merged_isnull;
+		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &merged_isnull);
+		bool is_deleted = bool_column(0, 3);
+		read_user_row(user);
+		if (!merged_isnull)
+			continue; /* merged meanwhile: look the survivor up again */
+		if (is_deleted)
+			return cxx_phase("user_apply_event()", [&] {
+				return core::event_answer("deleted", user.row, user.nidentities, user.identities, nullptr, allocator);
+			});
+
+		uint64 *keys = static_cast<uint64 *>(palloc(sizeof(uint64) * (user.nidentities + 1)));
+		uint32 nkeys = 0;
+		for (uint32 i = 0; i < user.nidentities; i++)
+			keys[nkeys++] = core::identity_lock_key(user.identities[i].kind, user.identities[i].value);
+		std::sort(keys, keys + nkeys);
+		uint32 ndistinct = 0;
+		for (uint32 i = 0; i < nkeys; i++)
+			if (ndistinct == 0 || keys[ndistinct - 1] != keys[i])
+				keys[ndistinct++] = keys[i];
+		lock_identities(keys, ndistinct);
+
+		/* Stale by the envelope timestamp against the newest source time the user holds. */
+		if (event.has_timestamp) {
+			bool stale = cxx_phase("user_apply_event()", [&] {
+				return core::is_older_than_user(event.timestamp, user.row);
+			});
+			if (stale)
+				return cxx_phase("user_apply_event()", [&] {
+					return core::event_answer("stale", user.row, user.nidentities, user.identities, nullptr,
+					                          allocator);
+				});
+		}
+		Erase erase{owner, (Datum) 0, !event.has_timestamp, nullptr};
+		if (event.has_timestamp)
+			erase.observed_at = TimestampTzGetDatum(static_cast<TimestampTz>(
+			    event.timestamp - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * static_cast<int64>(USECS_PER_DAY)));
+		as_extension_write(erase_user, &erase);
+		core::IdentityRef *kept =
+		    static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * (user.nidentities + 1)));
+		uint32 nkept = 0;
+		for (uint32 i = 0; i < user.nidentities; i++)
+			if (strcmp(user.identities[i].kind, "external") == 0)
+				kept[nkept++] = user.identities[i];
+		core::TokenSpan row = jsonb_to_tokens(erase.row);
+		return cxx_phase("user_apply_event()",
+		                 [&] { return core::event_answer("deleted", row, nkept, kept, nullptr, allocator); });
+	}
+	ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+	                errmsg("could not lock the user of Clerk id %s", event.clerk_id), errhint("Retry the event.")));
+	pg_unreachable();
+}
+
+} // namespace
+
+Jsonb *
+run_from(const char *provider, Jsonb *profile, const char *policy) {
+	MemoryContext call_context = CurrentMemoryContext;
+	core::Allocator allocator = palloc_allocator(call_context);
+	core::TokenSpan given = jsonb_to_tokens(profile);
+	core::TokenSpan payload = cxx_phase("user_upsert_from()", [&] {
+		return core::from_profile(provider, given, policy, allocator);
+	});
+	return run_upsert(tokens_to_jsonb(payload), "user_upsert_from()");
+}
+
+Jsonb *
+run_apply_event(Jsonb *event_jsonb, const char *event_id) {
+	MemoryContext call_context = CurrentMemoryContext;
+	core::Allocator allocator = palloc_allocator(call_context);
+	core::TokenSpan tokens = jsonb_to_tokens(event_jsonb);
+	core::EventPlan event = cxx_phase("user_apply_event()", [&] { return core::plan_event(tokens, allocator); });
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (event_id) {
+		uint64 key = core::identity_lock_key("event", event_id);
+		lock_identities(&key, 1);
+		Datum arg = CStringGetTextDatum(event_id);
+		execute(Statement::LedgerFind, &arg, " ", SPI_OK_SELECT);
+		if (SPI_processed == 1) {
+			bool isnull;
+			Jsonb *first = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			core::TokenSpan first_tokens = jsonb_to_tokens(first);
+			core::TokenSpan answer = cxx_phase("user_apply_event()",
+			                                   [&] { return core::duplicate_answer(first_tokens, allocator); });
+			Jsonb *result = in_context(answer, call_context);
+			SPI_finish();
+			return result;
+		}
+	}
+
+	Jsonb *result = nullptr;
+	if (event.kind == core::EventKind::Ignore) {
+		core::TokenSpan answer = cxx_phase("user_apply_event()", [&] {
+			return core::event_answer("ignored", core::TokenSpan{nullptr, 0}, 0, nullptr, nullptr, allocator);
+		});
+		result = in_context(answer, call_context);
+	} else if (event.kind == core::EventKind::Delete) {
+		result = in_context(apply_deletion(event, allocator), call_context);
+	} else {
+		bool deleted;
+		char *owner = clerk_owner(event.clerk_id, &deleted);
+		if (owner && deleted) {
+			Datum arg = CStringGetTextDatum(owner);
+			execute(Statement::FetchUser, &arg, " ", SPI_OK_SELECT);
+			core::OwnerRecord user{};
+			read_user_row(user);
+			core::TokenSpan answer = cxx_phase("user_apply_event()", [&] {
+				return core::event_answer("deleted", user.row, user.nidentities, user.identities, nullptr, allocator);
+			});
+			result = in_context(answer, call_context);
+		} else {
+			MemoryContext spi_context = MemoryContextSwitchTo(call_context);
+			Jsonb *payload = tokens_to_jsonb(event.payload);
+			/* A user deleted while this event waited for its locks answers "deleted" too. */
+			result = run_upsert_answering_deleted(payload, "user_apply_event()");
+			MemoryContextSwitchTo(spi_context);
+		}
+	}
+
+	if (event_id) {
+		Datum args[3] = {CStringGetTextDatum(event_id), CStringGetTextDatum(event.type), JsonbPGetDatum(result)};
+		execute(Statement::LedgerRecord, args, "   ", SPI_OK_INSERT);
+	}
+	SPI_finish();
+	return result;
+}
+
+} // namespace uu::pg
