@@ -318,3 +318,12 @@ BEGIN ATOMIC
     SELECT pg_catalog.count(*) FROM gone;
 END;
 REVOKE ALL ON FUNCTION user_upsert.events_cleanup(interval, integer) FROM PUBLIC;
+
+CREATE FUNCTION user_upsert.user_upsert_many(payloads jsonb)
+RETURNS SETOF jsonb
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'user_upsert_user_upsert_many_1_0';
+
+COMMENT ON FUNCTION user_upsert.user_upsert_many(jsonb) IS
+    'One user_upsert() per array element, in order, each result with its "ordinal" (1-based); a bad element yields {"ordinal", "error"} and the others apply';

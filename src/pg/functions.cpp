@@ -82,3 +82,17 @@ extern "C" Datum
 user_upsert_identities_trigger_1_0(PG_FUNCTION_ARGS) {
 	return uu::pg::identities_trigger(fcinfo);
 }
+
+namespace uu::pg {
+Datum upsert_many(FunctionCallInfo fcinfo);
+} // namespace uu::pg
+
+extern "C" {
+PG_FUNCTION_INFO_V1(user_upsert_user_upsert_many_1_0);
+}
+
+/* user_upsert.user_upsert_many(payloads jsonb) returns setof jsonb */
+extern "C" Datum
+user_upsert_user_upsert_many_1_0(PG_FUNCTION_ARGS) {
+	return uu::pg::upsert_many(fcinfo);
+}

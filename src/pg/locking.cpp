@@ -116,7 +116,33 @@ at_transaction_end(XactEvent event, void *) {
 	}
 }
 
+/* Advisory field4 of the "a batch is running" lock, apart from the identity locks' 3. */
+constexpr uint16 kBatchLockSpace = 4;
+
+void
+set_batch_tag(LOCKTAG *tag) {
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, 0, 0, kBatchLockSpace);
+}
+
 } // namespace
+
+void
+announce_batch() {
+	LOCKTAG tag;
+	set_batch_tag(&tag);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+}
+
+bool
+batch_running_elsewhere() {
+	LOCKTAG tag;
+	set_batch_tag(&tag);
+	LockAcquireResult result = LockAcquireExtended(&tag, ExclusiveLock, false, true, false, nullptr);
+	if (result == LOCKACQUIRE_NOT_AVAIL)
+		return true;
+	LockRelease(&tag, ExclusiveLock, false);
+	return false;
+}
 
 LockMark
 identity_locks_mark() {

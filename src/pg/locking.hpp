@@ -23,6 +23,19 @@ void lock_identities(const uint64_t *keys, uint32_t nkeys);
 /* Releases the identity locks taken since `mark` (the back-off step of the protocol). */
 void release_identities_since(LockMark mark);
 
+/*
+ * user_upsert_many() releases each element's identity locks when the element
+ * is done, so that a large batch neither exhausts the lock table nor blocks
+ * unrelated calls. While such a batch is uncommitted, other calls may not see
+ * what it wrote although they hold the identity locks: they then write in a
+ * subtransaction and decide again if they lose the race. A batch announces
+ * itself for its whole transaction; calls check for it after taking their
+ * identity locks (any batch that touched those identities is still
+ * announced until it commits).
+ */
+void announce_batch();
+bool batch_running_elsewhere();
+
 /* Registers the end-of-transaction release; called once from _PG_init. */
 void register_identity_lock_cleanup();
 

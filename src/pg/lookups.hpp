@@ -59,6 +59,17 @@ void read_user_row(core::OwnerRecord &record);
 /* Runs fn(arg) with extension_is_writing() true; restores it on error too. */
 void as_extension_write(void (*fn)(void *), void *arg);
 
+/*
+ * Runs fn(arg) in a subtransaction; returns false (everything rolled back)
+ * when it lost a race to a user_upsert_many() batch that released its
+ * identity locks early: a unique violation, or identities linked meanwhile.
+ * Any other error is re-thrown.
+ */
+bool writes_or_lost_race(void (*fn)(void *), void *arg);
+
+/* Set when LinkIdentities found an identity linked by someone else. */
+extern bool link_race_detected;
+
 /* True while the extension writes its own tables: the triggers then stand aside. */
 bool extension_is_writing();
 

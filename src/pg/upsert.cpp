@@ -40,6 +40,8 @@ extern "C" {
 
 namespace uu::pg {
 
+bool link_race_detected = false;
+
 /* Nesting depth of the extension's own writes; the triggers stand aside while it is > 0. */
 static int extension_write_depth = 0;
 
@@ -444,12 +446,14 @@ link_identity_rows(const char *const *kinds, const char *const *values, uint32 n
 	Datum args[4] = {text_array(kinds, n), text_array(values, n), CStringGetTextDatum(user_id), created_at};
 	const char nulls[5] = {' ', ' ', ' ', created_at_null ? 'n' : ' ', '\0'};
 	execute(Statement::LinkIdentities, args, nulls, SPI_OK_INSERT);
-	if (SPI_processed != n)
+	if (SPI_processed != n) {
+		link_race_detected = true;
 		/* Only a writer that bypassed the identity locks can get here. */
 		ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT),
 		                errmsg("identity was linked to another user concurrently"),
 		                errdetail("A write that did not take user_upsert's identity locks linked one of the "
 		                          "payload's identities while this call held them.")));
+	}
 }
 
 namespace {
@@ -480,6 +484,41 @@ write_merges(const core::WritePlan &plan, Jsonb *payload) {
 	Datum arg = CStringGetTextDatum(notice.data);
 	execute(Statement::NotifyMerge, &arg, " ", SPI_OK_SELECT);
 }
+
+} // namespace
+
+bool
+writes_or_lost_race(void (*fn)(void *), void *arg) {
+	MemoryContext context = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	bool lost = false;
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		link_race_detected = false;
+		as_extension_write(fn, arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		ErrorData *edata = CopyErrorData();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION && !link_race_detected)
+			ReThrowError(edata);
+		FlushErrorState();
+		lost = true;
+	}
+	PG_END_TRY();
+	return !lost;
+}
+
+namespace {
 
 struct Writes {
 	const core::WritePlan *plan;
@@ -686,6 +725,9 @@ upsert(Jsonb *payload, const char *function_name, bool deleted_is_answer) {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	int lost_races = 0;
+again:
+	LockMark attempt_mark = identity_locks_mark();
 	Findings found = lock_and_look_up(call);
 	if (deleted_is_answer)
 		for (uint32 i = 0; i < call.nidentities; i++)
@@ -712,7 +754,17 @@ upsert(Jsonb *payload, const char *function_name, bool deleted_is_answer) {
 	core::IdentityRef *identities = nullptr;
 	if (plan.write_row) {
 		Writes writes{&plan, payload, nullptr, nullptr};
-		as_extension_write(do_writes, &writes);
+		if (!batch_running_elsewhere())
+			as_extension_write(do_writes, &writes);
+		else if (!writes_or_lost_race(do_writes, &writes)) {
+			/* A batch that released its identity locks committed first: decide again on what it wrote. */
+			release_identities_since(attempt_mark);
+			if (++lost_races > 100)
+				ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				                errmsg("user_upsert lost 100 races against user_upsert_many()"),
+				                errhint("Retry the transaction.")));
+			goto again;
+		}
 		char *user_id = writes.user_id;
 		row = jsonb_to_tokens(writes.written);
 		const core::OwnerRecord *before = plan.insert ? nullptr : owner_record(found, user_id);
