@@ -160,7 +160,7 @@ const StatementText kStatements[] = {
     /* EraseUser($1 id, $2 observed_at) */
     {"UPDATE user_upsert.users AS u SET email = NULL, username = NULL, display_name = NULL, avatar_url = NULL, "
      "       attrs = '{}'::pg_catalog.jsonb, fid = NULL, primary_address = NULL, agent_id = NULL, "
-     "       deleted_at = pg_catalog.now(), observed_at = pg_catalog.GREATEST(u.observed_at, $2), "
+     "       deleted_at = pg_catalog.now(), observed_at = GREATEST(u.observed_at, $2), "
      "       updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
      " WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
      "RETURNING pg_catalog.to_jsonb(u.*), u.id::pg_catalog.text",
