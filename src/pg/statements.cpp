@@ -48,10 +48,8 @@ const StatementText kStatements[] = {
      "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
      1,
      {TEXTOID}},
-    /* LockUser($1 id) */
-    {"SELECT pg_catalog.to_jsonb(u.*), u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL, "
-     "       ARRAY(SELECT i.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.value "
-     "               FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) u.id) "
+    /* LockUser($1 id): the lock only; the row and identities are read after it (see FetchUser) */
+    {"SELECT u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL "
      "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
      "   FOR UPDATE OF u SKIP LOCKED",
      1,
@@ -63,7 +61,8 @@ const StatementText kStatements[] = {
     /* FetchUser($1 id) */
     {"SELECT pg_catalog.to_jsonb(u.*), u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL, "
      "       ARRAY(SELECT i.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.value "
-     "               FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) u.id) "
+     "               FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) u.id "
+     "              ORDER BY i.kind, i.value) "
      "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
      1,
      {TEXTOID}},
@@ -109,10 +108,8 @@ const StatementText kStatements[] = {
      {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID}},
     /* NotifyMerge($1 payload text) */
     {"SELECT pg_catalog.pg_notify('user_upsert_merge'::pg_catalog.text, $1)", 1, {TEXTOID}},
-    /* LockUserWaiting($1 id) */
-    {"SELECT pg_catalog.to_jsonb(u.*), u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL, "
-     "       ARRAY(SELECT i.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.value "
-     "               FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) u.id) "
+    /* LockUserWaiting($1 id): the lock only, waiting */
+    {"SELECT u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL "
      "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid FOR UPDATE OF u",
      1,
      {TEXTOID}},

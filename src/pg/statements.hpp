@@ -17,9 +17,9 @@ namespace uu::pg {
 enum class Statement {
 	LookupIdentities, /* per payload identity: blocked reason, owner, owner deleted */
 	UserStatus,       /* merged_into and deleted of one user, no lock */
-	LockUser,         /* to_jsonb(row), merged_into, deleted, identities; FOR UPDATE SKIP LOCKED */
+	LockUser,         /* merged_into, deleted; FOR UPDATE SKIP LOCKED (read the row after, with FetchUser) */
 	WaitForUser,      /* FOR UPDATE, waiting */
-	FetchUser,        /* LockUser without the lock, for reads */
+	FetchUser,        /* to_jsonb(row), merged_into, deleted, identities: run after the lock, with a new snapshot */
 	InsertUser,
 	UpdateUser,
 	LinkIdentities,
@@ -27,7 +27,7 @@ enum class Statement {
 	MoveIdentities, /* every identity of a loser to the survivor */
 	RecordMerge,    /* the audit row in user_upsert.merges */
 	NotifyMerge,    /* NOTIFY user_upsert_merge */
-	LockUserWaiting, /* FetchUser with FOR UPDATE, waiting: the triggers' row-first order */
+	LockUserWaiting, /* LockUser, waiting: the triggers' row-first order */
 	UnlinkIdentity,  /* DELETE one identity of one user */
 	AdoptCreatedAt,  /* a re-inserted identity keeps the created_at it is given */
 	SetMirrors,      /* fid, agent_id, primary_address of a user after a direct identity write */

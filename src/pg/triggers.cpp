@@ -178,10 +178,10 @@ lock_user_waiting(const char *id, core::OwnerRecord &record, bool *merged, bool 
 	if (SPI_processed == 0)
 		return false;
 	bool isnull;
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	*merged = !isnull;
-	*deleted = bool_column(0, 3);
-	read_user_row(record);
+	*deleted = bool_column(0, 2);
+	fetch_locked_user(id, record);
 	return true;
 }
 
