@@ -38,3 +38,7 @@ unit:
 
 format:
 	clang-format -i src/core/*.cpp src/core/*.hpp src/pg/*.cpp src/pg/*.hpp test/unit/*.cpp
+
+.PHONY: bench
+bench:
+	bash bench/run.sh

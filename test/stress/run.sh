@@ -20,7 +20,7 @@
 #   STRESS_SECONDS      duration of the pgbench run (default 30)
 #   STRESS_CLIENTS      concurrent clients in all (default 8)
 #   STRESS_DIRECT       1 adds direct SQL on the tables to the mix (DESIGN 6:
-#                       INSERT into identities, UPDATE of users), default 0
+#                       INSERT into identities, UPDATE of users), default 1
 #   STRESS_SER_CLIENTS  how many of those clients run SERIALIZABLE transactions
 #                       in a second pgbench at the same time, 0 to disable
 #                       (default 2; the others run the main mix)
