@@ -92,9 +92,19 @@ RESET session_replication_role;
 SELECT user_upsert.user_upsert('{"fid": 1, "observed_at": "2026-02-01T00:00:00+01:00"}');
 INSERT INTO user_upsert.blocked_identities (kind, value, reason) VALUES
     ('fid', '666', 'added by a user'), ('external', 'clerk:banned', 'abuse report 7');
+-- a real merge, a webhook ledger row and a deleted user, a wallet linked by direct SQL
+SELECT user_upsert.user_upsert('{"wallets": ["0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"], "username": "lone"}');
+SELECT user_upsert.user_upsert('{"agent_id": "bot-2", "wallets": ["0xd1220a0cf47c7b9be7a2e6ba89f429762e7b9adb"]}');
+SELECT user_upsert.user_apply_event('{"type": "user.created", "timestamp": 1767225600000,
+    "data": {"id": "user_gone", "username": "gone", "updated_at": 1767225600000,
+             "web3_wallets": [{"web3_wallet": "0x52908400098527886E0F7030069857D2E4169EE7", "verification": {"status": "verified"}}]}}', 'evt_a');
+SELECT user_upsert.user_apply_event('{"type": "user.deleted", "timestamp": 1767225700000,
+    "data": {"id": "user_gone", "deleted": true}}', 'evt_b');
+INSERT INTO user_upsert.identities (kind, value, user_id)
+SELECT 'wallet', '0x8617E340B3D01FA5F11F306F4090FD50E238070D', id FROM user_upsert.users WHERE fid = 4;
 SQL
 
-tables=(users identities merges blocked_identities)
+tables=(users identities merges blocked_identities events)
 # Every row in a stable order; COPY text shows NULLs and escapes exactly.
 dump_tables() {
 	local db=$1 t

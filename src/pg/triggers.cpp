@@ -602,12 +602,17 @@ primary_of(const core::OwnerRecord &user) {
 	return nullptr;
 }
 
-/* Locks the user an identity row points at (R before I); ereports when it is not live. */
+/*
+ * Locks the user an identity row points at (R before I); ereports when it is
+ * not live, except that a deleted user keeps its external identities (7).
+ */
 core::OwnerRecord
-lock_live_user(const char *user_id, bool *exists) {
+lock_live_user(const char *user_id, bool *exists, const char *kind = nullptr) {
 	core::OwnerRecord record{};
 	bool merged = false, deleted = false;
 	*exists = lock_user_waiting(user_id, record, &merged, &deleted);
+	if (deleted && !merged && kind && strcmp(kind, "external") == 0)
+		return record;
 	if (*exists && (merged || deleted))
 		ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT),
 		                errmsg("user %s is %s", user_id, merged ? "merged into another user" : "deleted"),
@@ -635,7 +640,7 @@ identities_before_insert(TriggerData *trigger) {
 	const char *value = normalize(kind, raw, "value");
 
 	bool exists;
-	core::OwnerRecord user = lock_live_user(user_id, &exists);
+	core::OwnerRecord user = lock_live_user(user_id, &exists, kind);
 	if (!exists)
 		return tuple; /* the foreign key reports it */
 	const char *kinds[1] = {kind};
