@@ -63,6 +63,14 @@ void fetch_locked_user(const char *id, core::OwnerRecord &record);
 void as_extension_write(void (*fn)(void *), void *arg);
 
 /*
+ * Runs fn(arg) in an internal subtransaction, kept when fn returns true and
+ * rolled back when it returns false. On error the subtransaction is rolled
+ * back and the error returned (copied into the caller's context, error state
+ * flushed) for the caller to re-throw or report; nullptr otherwise.
+ */
+ErrorData *in_subtransaction(bool (*fn)(void *), void *arg);
+
+/*
  * Runs fn(arg) in a subtransaction; returns false (everything rolled back)
  * when it lost a race to a user_upsert_many() batch that released its
  * identity locks early: a unique violation, or identities linked meanwhile.

@@ -79,41 +79,26 @@ struct Element {
 	Jsonb *result;
 };
 
+bool
+upsert_element(void *arg) {
+	Element *e = static_cast<Element *>(arg);
+	link_race_detected = false;
+	e->result = with_ordinal(run_upsert(e->payload, "user_upsert_many()"), e->ordinal);
+	return true;
+}
+
 /* One element in a subtransaction; the result (or the error object) lands in e->result. */
 Outcome
 run_element(Element *e) {
-	MemoryContext context = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile Outcome outcome = Outcome::Done;
-	BeginInternalSubTransaction(nullptr);
-	MemoryContextSwitchTo(context);
-	PG_TRY();
-	{
-		link_race_detected = false;
-		e->result = with_ordinal(run_upsert(e->payload, "user_upsert_many()"), e->ordinal);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(context);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(context);
-		ErrorData *edata = CopyErrorData();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(context);
-		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION || link_race_detected) {
-			FlushErrorState();
-			outcome = Outcome::LostRace;
-		} else if (is_element_error(edata->sqlerrcode)) {
-			FlushErrorState();
-			e->result = error_result(e->ordinal, edata);
-			outcome = Outcome::Failed;
-		} else
-			ReThrowError(edata);
-	}
-	PG_END_TRY();
-	return outcome;
+	ErrorData *error = in_subtransaction(upsert_element, e);
+	if (error == nullptr)
+		return Outcome::Done;
+	if (error->sqlerrcode == ERRCODE_UNIQUE_VIOLATION || link_race_detected)
+		return Outcome::LostRace;
+	if (!is_element_error(error->sqlerrcode))
+		ReThrowError(error);
+	e->result = error_result(e->ordinal, error);
+	return Outcome::Failed;
 }
 
 } // namespace

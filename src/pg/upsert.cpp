@@ -261,29 +261,18 @@ try_lock_owner(const char *id, core::OwnerRecord &record) {
 	return LockOutcome::Locked;
 }
 
+bool
+wait_then_give_back(void *id) {
+	Datum arg = CStringGetTextDatum(static_cast<const char *>(id));
+	execute(Statement::WaitForUser, &arg, " ", SPI_OK_SELECT);
+	return false; /* roll back: the lock was only waited for */
+}
+
 /* Waits until `id` is free, holding nothing afterwards (rule 3 of locking.cpp). */
 void
 wait_for_row(const char *id) {
-	MemoryContext context = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	BeginInternalSubTransaction(nullptr);
-	MemoryContextSwitchTo(context);
-	PG_TRY();
-	{
-		Datum arg = CStringGetTextDatum(id);
-		execute(Statement::WaitForUser, &arg, " ", SPI_OK_SELECT);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(context);
-		RollbackAndReleaseCurrentSubTransaction();
-		CurrentResourceOwner = owner;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	RollbackAndReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(context);
-	CurrentResourceOwner = owner;
+	if (ErrorData *error = in_subtransaction(wait_then_give_back, const_cast<char *>(id)))
+		ReThrowError(error);
 }
 
 /*
@@ -292,6 +281,27 @@ wait_for_row(const char *id) {
  * merged since the lookup. With several owners the tries run in a
  * subtransaction, rolled back on failure so that no row stays locked.
  */
+struct OwnerLocks {
+	char **ids;
+	uint32 n;
+	core::OwnerRecord *records;
+	const char *busy;
+	bool changed;
+};
+
+bool
+try_lock_owners(void *arg) {
+	OwnerLocks *l = static_cast<OwnerLocks *>(arg);
+	for (uint32 i = 0; i < l->n && !l->busy && !l->changed; i++) {
+		LockOutcome outcome = try_lock_owner(l->ids[i], l->records[i]);
+		if (outcome == LockOutcome::Busy)
+			l->busy = l->ids[i];
+		else if (outcome == LockOutcome::Changed)
+			l->changed = true;
+	}
+	return !l->busy && !l->changed; /* keep the row locks only when all were had */
+}
+
 const char *
 lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool *changed) {
 	*changed = false;
@@ -302,36 +312,11 @@ lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool *changed) {
 		*changed = outcome == LockOutcome::Changed;
 		return outcome == LockOutcome::Busy ? ids[0] : nullptr;
 	}
-	MemoryContext context = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	const char *busy = nullptr;
-	BeginInternalSubTransaction(nullptr);
-	MemoryContextSwitchTo(context);
-	PG_TRY();
-	{
-		for (uint32 i = 0; i < n && !busy && !*changed; i++) {
-			LockOutcome outcome = try_lock_owner(ids[i], records[i]);
-			if (outcome == LockOutcome::Busy)
-				busy = ids[i];
-			else if (outcome == LockOutcome::Changed)
-				*changed = true;
-		}
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(context);
-		RollbackAndReleaseCurrentSubTransaction();
-		CurrentResourceOwner = owner;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	if (busy || *changed)
-		RollbackAndReleaseCurrentSubTransaction();
-	else
-		ReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(context);
-	CurrentResourceOwner = owner;
-	return busy;
+	OwnerLocks locks{ids, n, records, nullptr, false};
+	if (ErrorData *error = in_subtransaction(try_lock_owners, &locks))
+		ReThrowError(error);
+	*changed = locks.changed;
+	return locks.busy;
 }
 
 /* The call's findings, once every lock is held. */
@@ -525,35 +510,53 @@ write_merges(const core::WritePlan &plan, Jsonb *payload) {
 
 } // namespace
 
-bool
-writes_or_lost_race(void (*fn)(void *), void *arg) {
+ErrorData *
+in_subtransaction(bool (*fn)(void *), void *arg) {
 	MemoryContext context = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
-	bool lost = false;
+	ErrorData *volatile error = nullptr;
 	BeginInternalSubTransaction(nullptr);
 	MemoryContextSwitchTo(context);
 	PG_TRY();
 	{
-		link_race_detected = false;
-		as_extension_write(fn, arg);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(context);
-		CurrentResourceOwner = owner;
+		if (fn(arg))
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(context);
-		ErrorData *edata = CopyErrorData();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(context);
-		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION && !link_race_detected)
-			ReThrowError(edata);
+		error = CopyErrorData();
 		FlushErrorState();
-		lost = true;
+		RollbackAndReleaseCurrentSubTransaction();
 	}
 	PG_END_TRY();
-	return !lost;
+	MemoryContextSwitchTo(context);
+	CurrentResourceOwner = owner;
+	return error;
+}
+
+struct RacingWrite {
+	void (*fn)(void *);
+	void *arg;
+};
+
+bool
+write_as_extension(void *arg) {
+	RacingWrite *w = static_cast<RacingWrite *>(arg);
+	link_race_detected = false;
+	as_extension_write(w->fn, w->arg);
+	return true;
+}
+
+bool
+writes_or_lost_race(void (*fn)(void *), void *arg) {
+	RacingWrite write{fn, arg};
+	ErrorData *error = in_subtransaction(write_as_extension, &write);
+	if (error && error->sqlerrcode != ERRCODE_UNIQUE_VIOLATION && !link_race_detected)
+		ReThrowError(error);
+	return error == nullptr;
 }
 
 namespace {
