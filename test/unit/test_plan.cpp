@@ -3,8 +3,8 @@
  *	  Unit tests of plan_upsert() (DESIGN.md 4.2, 4.3, 4.5): insert, the
  *	  merge / fill / keep policies field by field, unchanged detection, stale
  *	  protection, UU001 refusals, the owner order of keep with several owners,
- *	  and the primary_address rules. Merges of several owners (4.4) are not
- *	  tested here.
+ *	  the primary_address rules, and merges of several owners (4.4): who
+ *	  survives, what is refused, field and attrs outcomes.
  *
  *	  Stored users are built as to_jsonb(users row) objects; their identities
  *	  are (kind, value) pairs as in user_upsert.identities. The owner of each
@@ -32,6 +32,7 @@
 #include "core/payload.hpp"
 #include "core/plan.hpp"
 #include "core/timestamp.hpp"
+#include "json_text.hpp"
 
 using uu::core::Action;
 using uu::core::Error;
@@ -42,196 +43,10 @@ using uu::core::Plan;
 using uu::core::StoredUser;
 namespace core = uu::core;
 
+using uu::test::J;
+
 namespace {
 
-/*
- * A small JSON text reader for writing test documents legibly. Numbers are
- * kept as written (the core keeps numeric_out text); object members keep
- * their order.
- */
-class TestJsonReader {
-public:
-	explicit TestJsonReader(std::string_view s) : s_(s) {}
-
-	Json
-	read() {
-		Json v = value();
-		space();
-		if (i_ != s_.size())
-			fail("trailing text");
-		return v;
-	}
-
-private:
-	[[noreturn]] void
-	fail(const char *what) const {
-		throw std::runtime_error(std::string("test json: ") + what + " at offset " + std::to_string(i_) + " in " +
-		                         std::string(s_));
-	}
-
-	void
-	space() {
-		while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
-			i_++;
-	}
-
-	bool
-	eat(std::string_view word) {
-		if (s_.substr(i_, word.size()) != word)
-			return false;
-		i_ += word.size();
-		return true;
-	}
-
-	unsigned
-	hex4() {
-		if (i_ + 4 > s_.size())
-			fail("short \\u escape");
-		unsigned v = 0;
-		for (int k = 0; k < 4; k++) {
-			char c = s_[i_++];
-			v <<= 4;
-			if (c >= '0' && c <= '9')
-				v |= static_cast<unsigned>(c - '0');
-			else if (c >= 'a' && c <= 'f')
-				v |= static_cast<unsigned>(c - 'a' + 10);
-			else if (c >= 'A' && c <= 'F')
-				v |= static_cast<unsigned>(c - 'A' + 10);
-			else
-				fail("bad \\u escape");
-		}
-		return v;
-	}
-
-	static void
-	utf8(std::string &out, unsigned cp) {
-		if (cp < 0x80)
-			out += static_cast<char>(cp);
-		else if (cp < 0x800) {
-			out += static_cast<char>(0xC0 | (cp >> 6));
-			out += static_cast<char>(0x80 | (cp & 0x3F));
-		} else if (cp < 0x10000) {
-			out += static_cast<char>(0xE0 | (cp >> 12));
-			out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-			out += static_cast<char>(0x80 | (cp & 0x3F));
-		} else {
-			out += static_cast<char>(0xF0 | (cp >> 18));
-			out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-			out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-			out += static_cast<char>(0x80 | (cp & 0x3F));
-		}
-	}
-
-	std::string
-	string() {
-		if (!eat("\""))
-			fail("string expected");
-		std::string out;
-		for (;;) {
-			if (i_ >= s_.size())
-				fail("unterminated string");
-			char c = s_[i_++];
-			if (c == '"')
-				return out;
-			if (c != '\\') {
-				out += c;
-				continue;
-			}
-			if (i_ >= s_.size())
-				fail("unterminated escape");
-			char e = s_[i_++];
-			switch (e) {
-			case '"': out += '"'; break;
-			case '\\': out += '\\'; break;
-			case '/': out += '/'; break;
-			case 'b': out += '\b'; break;
-			case 'f': out += '\f'; break;
-			case 'n': out += '\n'; break;
-			case 'r': out += '\r'; break;
-			case 't': out += '\t'; break;
-			case 'u': {
-				unsigned cp = hex4();
-				if (cp >= 0xD800 && cp < 0xDC00 && eat("\\u")) {
-					unsigned low = hex4();
-					cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-				}
-				utf8(out, cp);
-				break;
-			}
-			default: fail("bad escape");
-			}
-		}
-	}
-
-	Json
-	value() {
-		space();
-		if (i_ >= s_.size())
-			fail("value expected");
-		char c = s_[i_];
-		if (c == '{') {
-			i_++;
-			Json obj = Json::object();
-			space();
-			if (eat("}"))
-				return obj;
-			for (;;) {
-				space();
-				std::string key = string();
-				space();
-				if (!eat(":"))
-					fail("':' expected");
-				Json v = value();
-				obj.members().emplace_back(std::move(key), std::move(v));
-				space();
-				if (eat(","))
-					continue;
-				if (eat("}"))
-					return obj;
-				fail("',' or '}' expected");
-			}
-		}
-		if (c == '[') {
-			i_++;
-			Json arr = Json::array();
-			space();
-			if (eat("]"))
-				return arr;
-			for (;;) {
-				arr.push(value());
-				space();
-				if (eat(","))
-					continue;
-				if (eat("]"))
-					return arr;
-				fail("',' or ']' expected");
-			}
-		}
-		if (c == '"')
-			return Json::string(string());
-		if (eat("true"))
-			return Json::boolean(true);
-		if (eat("false"))
-			return Json::boolean(false);
-		if (eat("null"))
-			return Json::null();
-		std::size_t start = i_;
-		while (i_ < s_.size() && (s_[i_] == '-' || s_[i_] == '+' || s_[i_] == '.' || s_[i_] == 'e' ||
-		                          s_[i_] == 'E' || (s_[i_] >= '0' && s_[i_] <= '9')))
-			i_++;
-		if (start == i_)
-			fail("value expected");
-		return Json::number(std::string(s_.substr(start, i_ - start)));
-	}
-
-	std::string_view s_;
-	std::size_t i_ = 0;
-};
-
-Json
-J(std::string_view text) {
-	return TestJsonReader(text).read();
-}
 
 template <typename F>
 std::optional<Error>
@@ -1130,4 +945,148 @@ BOOST_AUTO_TEST_CASE(user_document_shape) {
 	const Json none = core::user_document(user(U2, "{}", {}).row, {});
 	BOOST_TEST(none.find("wallets")->dump() == "[]");
 	BOOST_TEST(none.find("external")->dump() == "{}");
+}
+
+/* ================================================================== merges (4.4) */
+
+namespace {
+
+/* Three users created in order U1 (oldest), U2, U3. */
+StoredUser
+wallet_user() {
+	return user(U1,
+	            R"({"primary_address": ")" + W1 + R"(", "username": "wally", "email": "w@x.io",
+	                "attrs": {"theme": "dark", "plan": "free"}, "created_at": "2025-01-01T00:00:00+00:00"})",
+	            {{"wallet", W1}});
+}
+
+StoredUser
+fid_user() {
+	return user(U2,
+	            R"({"fid": 3, "display_name": "Dan", "avatar_url": "https://a/x.png",
+	                "attrs": {"plan": "pro", "lang": "en"}, "observed_at": "2026-06-01T00:00:00+00:00",
+	                "created_at": "2025-02-01T00:00:00+00:00"})",
+	            {{"fid", "3"}});
+}
+
+StoredUser
+agent_user() {
+	return user(U3, R"({"agent_id": "bot", "kind": "agent", "username": "botty", "attrs": {"lang": "fr", "x": 1},
+	                    "created_at": "2025-03-01T00:00:00+00:00"})",
+	            {{"agent", "bot"}, {"external", "clerk:u3"}});
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(merge_two_users_into_the_oldest) {
+	const Plan p = run(R"({"fid": 3, "wallets": [")" + W1 + R"("]})", {wallet_user(), fid_user()});
+	CHECK_ACTION(p, Action::Merged);
+	BOOST_TEST(p.user_id == U1);
+	BOOST_TEST(p.write_row);
+	BOOST_TEST(!p.insert);
+	BOOST_REQUIRE(p.merges.size() == 1u);
+	BOOST_TEST(p.merges[0].loser_id == U2);
+	BOOST_TEST(p.merges[0].moved == (std::vector<IdentityPair>{{"fid", "3"}}), "moved " << show(p.merges[0].moved));
+	BOOST_TEST(p.merges[0].snapshot.find("display_name")->text() == "Dan");
+	BOOST_TEST(p.link.empty(), "link " << show(p.link));
+	/* null fields filled from the loser, the survivor's values kept */
+	BOOST_TEST((p.row.fid == std::optional<std::int64_t>(3)));
+	BOOST_TEST(*p.row.display_name == "Dan");
+	BOOST_TEST(*p.row.avatar_url == "https://a/x.png");
+	BOOST_TEST(*p.row.username == "wally");
+	BOOST_TEST(*p.row.primary_address == W1);
+	/* attrs by top-level key, the survivor winning */
+	BOOST_TEST((p.row.attrs == J(R"({"theme": "dark", "plan": "free", "lang": "en"})")), p.row.attrs.dump());
+	/* the newest observed_at survives, so stale protection still holds */
+	BOOST_TEST((p.row.observed_at == core::parse_iso8601("2026-06-01T00:00:00Z")));
+}
+
+BOOST_AUTO_TEST_CASE(merge_three_users_losers_oldest_first_and_payload_applied) {
+	const Plan p = run(R"({"agent_id": "bot", "fid": 3, "wallets": [")" + W1 + R"("], "username": "merged",
+	                       "attrs": {"theme": null}})",
+	                   {wallet_user(), fid_user(), agent_user()});
+	CHECK_ACTION(p, Action::Merged);
+	BOOST_TEST(p.user_id == U1);
+	BOOST_REQUIRE(p.merges.size() == 2u);
+	BOOST_TEST(p.merges[0].loser_id == U2);
+	BOOST_TEST(p.merges[1].loser_id == U3);
+	BOOST_TEST(*p.row.username == "merged");          /* the payload, applied after the merge */
+	BOOST_TEST(*p.row.agent_id == "bot");
+	BOOST_TEST(p.row.kind == "human");                /* linking an agent keeps the survivor's kind */
+	/* survivor wins, then the oldest loser (U2 "en" over U3 "fr"); the payload's patch last */
+	BOOST_TEST((p.row.attrs == J(R"({"plan": "free", "lang": "en", "x": 1})")), p.row.attrs.dump());
+}
+
+BOOST_AUTO_TEST_CASE(merge_survivor_is_the_payload_id) {
+	const Plan p = run(R"({"id": ")" + U3 + R"(", "wallets": [")" + W1 + R"("]})", {wallet_user(), agent_user()},
+	                   live(U3));
+	CHECK_ACTION(p, Action::Merged);
+	BOOST_TEST(p.user_id == U3);
+	BOOST_REQUIRE(p.merges.size() == 1u);
+	BOOST_TEST(p.merges[0].loser_id == U1);
+	BOOST_TEST(*p.row.primary_address == W1); /* filled from the loser */
+	BOOST_TEST(*p.row.username == "botty");   /* the survivor's own value */
+}
+
+BOOST_AUTO_TEST_CASE(merge_ties_on_created_at_break_by_id) {
+	StoredUser a = user(U2, R"({"created_at": "2025-01-01T00:00:00+00:00"})", {{"wallet", W2}});
+	StoredUser b = user(U1, R"({"created_at": "2025-01-01T00:00:00+00:00"})", {{"wallet", W3}});
+	const Plan p = run(R"({"wallets": [")" + W2 + R"(", ")" + W3 + R"("]})", {a, b});
+	BOOST_TEST(p.user_id == U1);
+}
+
+BOOST_AUTO_TEST_CASE(merge_refusals_write_nothing) {
+	StoredUser other_fid = user(U3, R"({"fid": 4, "created_at": "2025-03-01T00:00:00+00:00"})", {{"fid", "4"}});
+	auto e = capture([&] { run(R"({"fid": 4, "wallets": [")" + W1 + R"("]})", {wallet_user(), fid_user(), other_fid}); });
+	/* W1 and fid 4 only: U1 and U3 */
+	BOOST_TEST(!e.has_value());
+	e = capture([&] {
+		run(R"({"fid": 3, "agent_id": "bot2", "wallets": [")" + W1 + R"("]})",
+		    {wallet_user(), fid_user(), user(U3, R"({"agent_id": "bot2"})", {{"agent", "bot2"}, {"fid", "9"}})});
+	});
+	BOOST_REQUIRE(e.has_value());
+	BOOST_TEST((e->code == Error::Code::IdentityConflict));
+	BOOST_TEST(e->message == "cannot merge users with different fids");
+	BOOST_TEST(e->detail.find(U2) != std::string::npos);
+	BOOST_TEST(e->detail.find(U3) != std::string::npos);
+
+	e = capture([&] {
+		run(R"({"agent_id": "bot", "external": {"clerk": "u9"}, "wallets": [")" + W1 + R"("]})",
+		    {wallet_user(), agent_user(), user(U2, R"({})", {{"external", "clerk:u9"}})});
+	});
+	BOOST_REQUIRE(e.has_value());
+	BOOST_TEST(e->message == "cannot merge users with different subjects of one provider");
+
+	core::Config off;
+	off.merge = false;
+	e = capture([&] { run(R"({"fid": 3, "wallets": [")" + W1 + R"("]})", {wallet_user(), fid_user()}, {}, off); });
+	BOOST_REQUIRE(e.has_value());
+	BOOST_TEST((e->code == Error::Code::IdentityConflict));
+	BOOST_TEST(e->hint.find("user_upsert.merge") != std::string::npos);
+
+	core::Config two;
+	two.max_merge = 2;
+	e = capture([&] {
+		run(R"({"agent_id": "bot", "fid": 3, "wallets": [")" + W1 + R"("]})", {wallet_user(), fid_user(), agent_user()},
+		    {}, two);
+	});
+	BOOST_REQUIRE(e.has_value());
+	BOOST_TEST(e->message == "payload would merge more users than user_upsert.max_merge allows");
+
+	e = capture([&] {
+		run(R"({"fid": 3, "wallets": [")" + W1 + R"(", ")" + W2 + R"("]})", {wallet_user(), fid_user()}, {},
+		    max_wallets(1));
+	});
+	BOOST_REQUIRE(e.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(merge_never_under_keep_and_never_when_stale) {
+	Plan p = run(R"({"policy": "keep", "wallets": [")" + W1 + R"("], "fid": 3})", {wallet_user(), fid_user()});
+	CHECK_ACTION(p, Action::Unchanged);
+	BOOST_TEST(p.user_id == U2); /* fid comes before wallets */
+	BOOST_TEST(p.merges.empty());
+	p = run(R"({"observed_at": "2026-01-01T00:00:00Z", "wallets": [")" + W1 + R"("], "fid": 3})",
+	        {wallet_user(), fid_user()});
+	CHECK_ACTION(p, Action::Stale);
+	BOOST_TEST(p.merges.empty());
 }
