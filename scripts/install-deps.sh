@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build and test user_upsert:
-# PostgreSQL 15 server headers (PGXS) and Boost.Test. Idempotent; needs root.
+# PostgreSQL 15 server headers (PGXS), Boost.Test, and Node.js with npm when
+# missing. Idempotent; needs root.
 set -euo pipefail
 need=()
 dpkg -s postgresql-server-dev-15 >/dev/null 2>&1 || need+=(postgresql-server-dev-15)
 dpkg -s libboost-test-dev >/dev/null 2>&1 || need+=(libboost-test-dev)
 dpkg -s postgresql-15 >/dev/null 2>&1 || need+=(postgresql-15)
+# the real-client test (test/node) runs the npm "pg" package
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq

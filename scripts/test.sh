@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of user_upsert on this machine, from a fresh clone:
 #   unit tests (Boost.Test under ASan/UBSan), pg_regress, isolation specs,
-#   dump/restore round trip and the concurrent stress run.
+#   dump/restore round trip, the concurrent stress run and the real-client
+#   test (Node.js with the pg package, test/node).
 # Each part that needs a server starts its own throwaway cluster.
-# Usage: scripts/test.sh [unit|regress|dump|stress|all]   (default all)
+# Usage: scripts/test.sh [unit|regress|dump|stress|node|all]   (default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -65,6 +66,11 @@ fi
 if [ "$what" = all ] || [ "$what" = stress ]; then
 	step "stress run"
 	as_db_user bash "$tree/test/stress/run.sh" || fail "stress"
+fi
+
+if [ "$what" = all ] || [ "$what" = node ]; then
+	step "real-client test (Node.js, pg)"
+	as_db_user bash "$tree/test/node/run.sh" || fail "node"
 fi
 
 echo

@@ -181,7 +181,13 @@ plan_for(Statement statement) {
 	int index = static_cast<int>(statement);
 	if (saved_plans[index] == nullptr) {
 		const StatementText &s = kStatements[index];
-		SPIPlanPtr plan = SPI_prepare(s.sql, s.nargs, const_cast<Oid *>(s.argtypes));
+		/*
+		 * Generic plans: every statement is a keyed probe or write whose plan
+		 * does not depend on the values, and a custom plan would be made again
+		 * on every call (the planner prices unnest() of an array parameter
+		 * below its generic estimate, so the plan cache never switches).
+		 */
+		SPIPlanPtr plan = SPI_prepare_cursor(s.sql, s.nargs, const_cast<Oid *>(s.argtypes), CURSOR_OPT_GENERIC_PLAN);
 		if (plan == nullptr)
 			elog(ERROR, "SPI_prepare returned %s for user_upsert statement %d", SPI_result_code_string(SPI_result),
 			     index);
