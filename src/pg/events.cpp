@@ -103,9 +103,9 @@ apply_deletion(const core::EventPlan &event, core::Allocator &allocator) {
 		if (SPI_processed == 0)
 			continue;
 		bool merged_isnull;
-		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &merged_isnull);
-		bool is_deleted = bool_column(0, 2);
-		fetch_locked_user(owner, user);
+		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &merged_isnull);
+		bool is_deleted = bool_column(0, 3);
+		read_locked_user(owner, user);
 		if (!merged_isnull)
 			continue; /* merged meanwhile: look the survivor up again */
 		if (is_deleted)

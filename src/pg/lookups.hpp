@@ -56,8 +56,8 @@ Jsonb *run_upsert(Jsonb *payload, const char *function_name);
 /* Row 0 of a FetchUser result. */
 void read_user_row(core::OwnerRecord &record);
 
-/* The row and identities of a user this transaction has locked, read after the lock (40001 under RR if stale). */
-void fetch_locked_user(const char *id, core::OwnerRecord &record);
+/* Row 0 of a LockUser / LockUserWaiting result, read again when the lock found a newer row version. */
+void read_locked_user(const char *id, core::OwnerRecord &record);
 
 /* Runs fn(arg) with extension_is_writing() true; restores it on error too. */
 void as_extension_write(void (*fn)(void *), void *arg);

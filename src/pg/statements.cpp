@@ -22,14 +22,15 @@ namespace uu::pg {
 namespace {
 
 struct StatementText {
+	Statement statement; /* its own index, checked at compile time */
 	const char *sql;
 	int nargs;
 	Oid argtypes[12];
 };
 
-const StatementText kStatements[] = {
+constexpr StatementText kStatements[] = {
     /* LookupIdentities($1 kinds text[], $2 values text[]) */
-    {"SELECT k.ord::pg_catalog.int4, "
+    {Statement::LookupIdentities, "SELECT k.ord::pg_catalog.int4, "
      "       (SELECT b.reason FROM user_upsert.blocked_identities b "
      "         WHERE b.kind OPERATOR(pg_catalog.=) k.kind AND b.value OPERATOR(pg_catalog.=) k.value), "
      "       o.user_id::pg_catalog.text, o.deleted, o.merged "
@@ -44,22 +45,33 @@ const StatementText kStatements[] = {
      2,
      {TEXTARRAYOID, TEXTARRAYOID}},
     /* UserStatus($1 id) */
-    {"SELECT u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL "
+    {Statement::UserStatus, "SELECT u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL "
      "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
      1,
      {TEXTOID}},
-    /* LockUser($1 id): the lock only; the row and identities are read after it (see FetchUser) */
-    {"SELECT u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL "
+    /*
+     * LockUser($1 id): the row as locked (re-read at its newest version if it
+     * was updated since the statement's snapshot), its identities as of that
+     * snapshot, and whether the two agree: every change of a user's
+     * identities also writes the user's row, so an unchanged row version
+     * means the identities are current; otherwise read them again (FetchUser).
+     */
+    {Statement::LockUser, "SELECT pg_catalog.to_jsonb(u.*), u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL, "
+     "       ARRAY(SELECT i.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.value "
+     "               FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) u.id "
+     "              ORDER BY i.kind, i.value), "
+     "       u.xmin OPERATOR(pg_catalog.=) (SELECT v.xmin FROM user_upsert.users v "
+     "                                        WHERE v.id OPERATOR(pg_catalog.=) u.id) "
      "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
      "   FOR UPDATE OF u SKIP LOCKED",
      1,
      {TEXTOID}},
     /* WaitForUser($1 id) */
-    {"SELECT 1 FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid FOR UPDATE OF u",
+    {Statement::WaitForUser, "SELECT 1 FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid FOR UPDATE OF u",
      1,
      {TEXTOID}},
     /* FetchUser($1 id) */
-    {"SELECT pg_catalog.to_jsonb(u.*), u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL, "
+    {Statement::FetchUser, "SELECT pg_catalog.to_jsonb(u.*), u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL, "
      "       ARRAY(SELECT i.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.value "
      "               FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) u.id "
      "              ORDER BY i.kind, i.value) "
@@ -68,7 +80,7 @@ const StatementText kStatements[] = {
      {TEXTOID}},
     /* InsertUser($1 id or NULL, $2 kind, $3 fid, $4 primary_address, $5 agent_id, $6 email, $7 username,
      *            $8 display_name, $9 avatar_url, $10 attrs, $11 observed_at) */
-    {"INSERT INTO user_upsert.users AS u (id, kind, fid, primary_address, agent_id, email, username, "
+    {Statement::InsertUser, "INSERT INTO user_upsert.users AS u (id, kind, fid, primary_address, agent_id, email, username, "
      "       display_name, avatar_url, attrs, observed_at, created_at, updated_at, version) "
      "VALUES (COALESCE($1::pg_catalog.uuid, pg_catalog.gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, "
      "        $11, pg_catalog.now(), pg_catalog.now(), 1) "
@@ -76,7 +88,7 @@ const StatementText kStatements[] = {
      11,
      {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID}},
     /* UpdateUser: same parameters, $1 the id */
-    {"UPDATE user_upsert.users AS u SET kind = $2, fid = $3, primary_address = $4, agent_id = $5, email = $6, "
+    {Statement::UpdateUser, "UPDATE user_upsert.users AS u SET kind = $2, fid = $3, primary_address = $4, agent_id = $5, email = $6, "
      "       username = $7, display_name = $8, avatar_url = $9, attrs = $10, observed_at = $11, "
      "       updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
      " WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
@@ -84,54 +96,63 @@ const StatementText kStatements[] = {
      11,
      {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID}},
     /* LinkIdentities($1 kinds, $2 values, $3 user id, $4 created_at or NULL for now()) */
-    {"INSERT INTO user_upsert.identities (kind, value, user_id, created_at) "
+    {Statement::LinkIdentities, "INSERT INTO user_upsert.identities (kind, value, user_id, created_at) "
      "SELECT k.kind, k.value, $3::pg_catalog.uuid, COALESCE($4, pg_catalog.now()) "
      "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS k(kind, value) "
      "    ON CONFLICT DO NOTHING",
      4,
      {TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TIMESTAMPTZOID}},
     /* TombstoneUser($1 loser, $2 survivor) */
-    {"UPDATE user_upsert.users AS u SET merged_into = $2::pg_catalog.uuid, fid = NULL, primary_address = NULL, "
+    {Statement::TombstoneUser, "UPDATE user_upsert.users AS u SET merged_into = $2::pg_catalog.uuid, fid = NULL, primary_address = NULL, "
      "       agent_id = NULL, updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
      " WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
      2,
      {TEXTOID, TEXTOID}},
     /* MoveIdentities($1 loser, $2 survivor) */
-    {"UPDATE user_upsert.identities AS i SET user_id = $2::pg_catalog.uuid "
+    {Statement::MoveIdentities, "UPDATE user_upsert.identities AS i SET user_id = $2::pg_catalog.uuid "
      " WHERE i.user_id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
      2,
      {TEXTOID, TEXTOID}},
     /* RecordMerge($1 survivor, $2 loser, $3 moved, $4 snapshot, $5 payload) */
-    {"INSERT INTO user_upsert.merges (survivor_id, merged_id, moved, snapshot, payload, merged_at) "
+    {Statement::RecordMerge, "INSERT INTO user_upsert.merges (survivor_id, merged_id, moved, snapshot, payload, merged_at) "
      "VALUES ($1::pg_catalog.uuid, $2::pg_catalog.uuid, $3, $4, $5, pg_catalog.now())",
      5,
      {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID}},
     /* NotifyMerge($1 payload text) */
-    {"SELECT pg_catalog.pg_notify('user_upsert_merge'::pg_catalog.text, $1)", 1, {TEXTOID}},
-    /* LockUserWaiting($1 id): the lock only, waiting */
-    {"SELECT u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL "
+    {Statement::NotifyMerge, "SELECT pg_catalog.pg_notify('user_upsert_merge'::pg_catalog.text, $1)", 1, {TEXTOID}},
+    /* LockUserWaiting($1 id): LockUser, waiting for the lock */
+    {Statement::LockUserWaiting, "SELECT pg_catalog.to_jsonb(u.*), u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL, "
+     "       ARRAY(SELECT i.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.value "
+     "               FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) u.id "
+     "              ORDER BY i.kind, i.value), "
+     "       u.xmin OPERATOR(pg_catalog.=) (SELECT v.xmin FROM user_upsert.users v "
+     "                                        WHERE v.id OPERATOR(pg_catalog.=) u.id) "
      "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid FOR UPDATE OF u",
      1,
      {TEXTOID}},
     /* UnlinkIdentity($1 kind, $2 value, $3 user id) */
-    {"DELETE FROM user_upsert.identities i WHERE i.kind OPERATOR(pg_catalog.=) $1 "
+    {Statement::UnlinkIdentity, "DELETE FROM user_upsert.identities i WHERE i.kind OPERATOR(pg_catalog.=) $1 "
      "   AND i.value OPERATOR(pg_catalog.=) $2 AND i.user_id OPERATOR(pg_catalog.=) $3::pg_catalog.uuid",
      3,
      {TEXTOID, TEXTOID, TEXTOID}},
     /* AdoptCreatedAt($1 kind, $2 value, $3 created_at) */
-    {"UPDATE user_upsert.identities i SET created_at = $3 "
+    {Statement::AdoptCreatedAt, "UPDATE user_upsert.identities i SET created_at = $3 "
      " WHERE i.kind OPERATOR(pg_catalog.=) $1 AND i.value OPERATOR(pg_catalog.=) $2 "
      "   AND i.created_at OPERATOR(pg_catalog.<>) $3",
      3,
      {TEXTOID, TEXTOID, TIMESTAMPTZOID}},
     /* SetMirrors($1 id, $2 fid, $3 agent_id, $4 primary_address) */
-    {"UPDATE user_upsert.users u SET fid = $2, agent_id = $3, primary_address = $4, "
+    {Statement::SetMirrors, "UPDATE user_upsert.users u SET fid = $2, agent_id = $3, primary_address = $4, "
      "       updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
      " WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
      4,
      {TEXTOID, INT8OID, TEXTOID, TEXTOID}},
+    /* TouchUser($1 id): a new row version with the same values, for identity changes that leave the row as it is */
+    {Statement::TouchUser, "UPDATE user_upsert.users u SET version = u.version WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
+     1,
+     {TEXTOID}},
     /* EnsureLookup($1 kinds text[], $2 values text[]) */
-    {"SELECT k.ord::pg_catalog.int4, "
+    {Statement::EnsureLookup, "SELECT k.ord::pg_catalog.int4, "
      "       (SELECT b.reason FROM user_upsert.blocked_identities b "
      "         WHERE b.kind OPERATOR(pg_catalog.=) k.kind AND b.value OPERATOR(pg_catalog.=) k.value), "
      "       o.user_id::pg_catalog.text, o.deleted, o.merged, o.row, o.ids "
@@ -149,13 +170,13 @@ const StatementText kStatements[] = {
      2,
      {TEXTARRAYOID, TEXTARRAYOID}},
     /* LedgerFind($1 event_id) */
-    {"SELECT e.result FROM user_upsert.events e WHERE e.event_id OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+    {Statement::LedgerFind, "SELECT e.result FROM user_upsert.events e WHERE e.event_id OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
     /* LedgerRecord($1 event_id, $2 type, $3 result) */
-    {"INSERT INTO user_upsert.events (event_id, type, result, received_at) VALUES ($1, $2, $3, pg_catalog.now())",
+    {Statement::LedgerRecord, "INSERT INTO user_upsert.events (event_id, type, result, received_at) VALUES ($1, $2, $3, pg_catalog.now())",
      3,
      {TEXTOID, TEXTOID, JSONBOID}},
     /* EraseUser($1 id, $2 observed_at) */
-    {"UPDATE user_upsert.users AS u SET email = NULL, username = NULL, display_name = NULL, avatar_url = NULL, "
+    {Statement::EraseUser, "UPDATE user_upsert.users AS u SET email = NULL, username = NULL, display_name = NULL, avatar_url = NULL, "
      "       attrs = '{}'::pg_catalog.jsonb, fid = NULL, primary_address = NULL, agent_id = NULL, "
      "       deleted_at = pg_catalog.now(), observed_at = GREATEST(u.observed_at, $2), "
      "       updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
@@ -164,13 +185,22 @@ const StatementText kStatements[] = {
      2,
      {TEXTOID, TIMESTAMPTZOID}},
     /* UnlinkFreeable($1 id) */
-    {"DELETE FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
+    {Statement::UnlinkFreeable, "DELETE FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
      "   AND i.kind OPERATOR(pg_catalog.<>) 'external'::pg_catalog.text",
      1,
      {TEXTOID}},
 };
 static_assert(sizeof kStatements / sizeof kStatements[0] == static_cast<size_t>(Statement::Count_),
               "one SQL text per Statement");
+
+constexpr bool
+in_enum_order() {
+	for (size_t i = 0; i < sizeof kStatements / sizeof kStatements[0]; i++)
+		if (static_cast<size_t>(kStatements[i].statement) != i)
+			return false;
+	return true;
+}
+static_assert(in_enum_order(), "kStatements must list the statements in the order of enum Statement");
 
 SPIPlanPtr saved_plans[static_cast<int>(Statement::Count_)];
 

@@ -17,9 +17,9 @@ namespace uu::pg {
 enum class Statement {
 	LookupIdentities, /* per payload identity: blocked reason, owner, owner deleted */
 	UserStatus,       /* merged_into and deleted of one user, no lock */
-	LockUser,         /* merged_into, deleted; FOR UPDATE SKIP LOCKED (read the row after, with FetchUser) */
+	LockUser,         /* FOR UPDATE SKIP LOCKED: row, merged_into, deleted, identities, identities current */
 	WaitForUser,      /* FOR UPDATE, waiting */
-	FetchUser,        /* to_jsonb(row), merged_into, deleted, identities: run after the lock, with a new snapshot */
+	FetchUser,        /* to_jsonb(row), merged_into, deleted, identities, with a new snapshot */
 	InsertUser,
 	UpdateUser,
 	LinkIdentities,
@@ -31,6 +31,7 @@ enum class Statement {
 	UnlinkIdentity,  /* DELETE one identity of one user */
 	AdoptCreatedAt,  /* a re-inserted identity keeps the created_at it is given */
 	SetMirrors,      /* fid, agent_id, primary_address of a user after a direct identity write */
+	TouchUser,       /* a new version of a user's row whose identities changed but not its columns */
 	EnsureLookup,    /* LookupIdentities with each owner's row and identities: user_ensure()'s one read */
 	LedgerFind,      /* the recorded result of a webhook event */
 	LedgerRecord,    /* record a webhook event's result */

@@ -178,10 +178,10 @@ lock_user_waiting(const char *id, core::OwnerRecord &record, bool *merged, bool 
 	if (SPI_processed == 0)
 		return false;
 	bool isnull;
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	*merged = !isnull;
-	*deleted = bool_column(0, 2);
-	fetch_locked_user(id, record);
+	*deleted = bool_column(0, 3);
+	read_locked_user(id, record);
 	return true;
 }
 
@@ -575,6 +575,26 @@ write_mirrors(void *arg) {
 	execute(Statement::SetMirrors, args, nulls, SPI_OK_UPDATE);
 }
 
+void
+touch_user(void *user_id) {
+	Datum arg = CStringGetTextDatum(static_cast<const char *>(user_id));
+	execute(Statement::TouchUser, &arg, " ", SPI_OK_UPDATE);
+}
+
+/*
+ * Writes a user's row after a direct change of its identities: the new
+ * mirrors when they differ, else the same values as a new row version, which
+ * is how a concurrent user_upsert() that locks the row learns that the
+ * identities it read are stale (see LockUser in statements.cpp).
+ */
+void
+write_user_after_identity_change(MirrorWrite &m, bool mirrors_changed) {
+	if (mirrors_changed)
+		as_extension_write(write_mirrors, &m);
+	else
+		as_extension_write(touch_user, const_cast<char *>(m.user_id));
+}
+
 /* The users row's mirror columns as the user record shows them. */
 MirrorWrite
 mirrors_of(const core::OwnerRecord &user, const char *user_id) {
@@ -676,8 +696,7 @@ identities_before_insert(TriggerData *trigger) {
 		m.agent = value;
 		changed = true;
 	}
-	if (changed)
-		as_extension_write(write_mirrors, &m);
+	write_user_after_identity_change(m, changed);
 
 	if (strcmp(value, raw) != 0) {
 		int cols[1] = {c.value};
@@ -719,8 +738,8 @@ identities_before_delete(TriggerData *trigger) {
 		m.wallet = nullptr;
 		changed = true;
 	}
-	if (changed && !merged)
-		as_extension_write(write_mirrors, &m);
+	if (!merged)
+		write_user_after_identity_change(m, changed);
 	return tuple;
 }
 
@@ -795,8 +814,7 @@ identities_before_update(TriggerData *trigger) {
 		from.wallet = nullptr;
 	else
 		from_changed = false;
-	if (from_changed)
-		as_extension_write(write_mirrors, &from);
+	write_user_after_identity_change(from, from_changed);
 	if (strcmp(user_id, old_user) != 0 || !same_identity) {
 		core::OwnerRecord fresh{};
 		bool merged, deleted;
@@ -817,8 +835,8 @@ identities_before_update(TriggerData *trigger) {
 			to.fid = value;
 		else if (strcmp(kind, "agent") == 0)
 			to.agent = value;
-		if (!same(to.fid, now.fid) || !same(to.agent, now.agent) || !same(to.wallet, now.wallet))
-			as_extension_write(write_mirrors, &to);
+		write_user_after_identity_change(
+		    to, !same(to.fid, now.fid) || !same(to.agent, now.agent) || !same(to.wallet, now.wallet));
 	}
 	if (strcmp(value, raw) != 0) {
 		int cols[1] = {c.value};

@@ -209,33 +209,22 @@ enum class LockOutcome { Locked, Busy, Changed };
 } // namespace
 
 /*
- * Reads a user whose row lock this transaction holds. The read is a new
- * statement, so under READ COMMITTED its snapshot includes every commit of
- * whoever held the lock before (a FOR UPDATE re-reads the row, but a
- * subquery of the same statement would still see the older snapshot).
- * Under REPEATABLE READ the latest state must equal what the transaction
- * sees, else 40001.
+ * Row 0 of a LockUser / LockUserWaiting result into `record`. The identities
+ * in it are as of the statement's snapshot; when the locked row is a newer
+ * version than that snapshot saw (column 5 false), another transaction
+ * changed the user meanwhile, so the user is read again by a statement of its
+ * own, whose snapshot includes that commit. (Every change of a user's
+ * identities also writes the user's row, so an unchanged version means the
+ * identities are current. Under REPEATABLE READ a newer version is already
+ * a 40001 from FOR UPDATE.)
  */
 void
-fetch_locked_user(const char *id, core::OwnerRecord &record) {
-	Datum arg = CStringGetTextDatum(id);
-	if (IsolationUsesXactSnapshot()) {
-		execute(Statement::FetchUser, &arg, " ", SPI_OK_SELECT, GetLatestSnapshot());
-		core::OwnerRecord latest{};
-		if (SPI_processed == 1)
-			read_user_row(latest);
-		execute(Statement::FetchUser, &arg, " ", SPI_OK_SELECT);
-		if (SPI_processed != 1)
-			serialization_failure("a user it locked");
+read_locked_user(const char *id, core::OwnerRecord &record) {
+	if (bool_column(0, 5)) {
 		read_user_row(record);
-		bool same = latest.nidentities == record.nidentities && latest.row.count == record.row.count;
-		for (uint32 i = 0; same && i < record.nidentities; i++)
-			same = strcmp(latest.identities[i].kind, record.identities[i].kind) == 0 &&
-			       strcmp(latest.identities[i].value, record.identities[i].value) == 0;
-		if (!same)
-			serialization_failure("a user it locked");
 		return;
 	}
+	Datum arg = CStringGetTextDatum(id);
 	execute(Statement::FetchUser, &arg, " ", SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		elog(ERROR, "user %s vanished while locked", id);
@@ -254,10 +243,10 @@ try_lock_owner(const char *id, core::OwnerRecord &record) {
 		return r.exists ? LockOutcome::Busy : LockOutcome::Changed;
 	}
 	bool isnull;
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	if (!isnull) /* merged while we looked */
 		return LockOutcome::Changed;
-	fetch_locked_user(id, record);
+	read_locked_user(id, record);
 	return LockOutcome::Locked;
 }
 
