@@ -128,6 +128,13 @@ SELECT count(*) AS fid_500_users FROM user_upsert.users WHERE fid = 500;
 SELECT user_upsert.user_upsert_many('{"fid": 1}');
 SELECT count(*) AS many_empty FROM user_upsert.user_upsert_many('[]');
 SELECT count(*) AS locks_left FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+-- many calls in one transaction switch to batch mode instead of filling the lock table
+BEGIN;
+SELECT count(user_upsert.user_upsert(jsonb_build_object('fid', g, 'wallets', jsonb_build_array('0x' || lpad(to_hex(g), 40, 'a')))))
+  FROM generate_series(2000, 2999) g;
+SELECT count(*) <= 258 AS bounded_locks FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+COMMIT;
+SELECT count(*) AS batch_users FROM user_upsert.users WHERE fid BETWEEN 2000 AND 2999;
 SELECT * FROM user_upsert.user_verify();
 
 SET client_min_messages = warning;
