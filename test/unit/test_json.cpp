@@ -25,7 +25,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/wire.hpp"
-#include "json_text.hpp"
+#include "support.hpp"
 
 using uu::core::Error;
 using uu::core::Json;
@@ -35,20 +35,10 @@ using uu::core::TokenType;
 namespace core = uu::core;
 
 using uu::test::J;
+using uu::test::capture;
 
 namespace {
 
-
-template <typename F>
-std::optional<Error>
-capture(F &&f) {
-	try {
-		f();
-	} catch (const Error &e) {
-		return e;
-	}
-	return std::nullopt;
-}
 
 /*
  * An Allocator backed by malloc that records every block it hands out and

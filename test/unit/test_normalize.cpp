@@ -23,27 +23,15 @@
 
 #include "core/error.hpp"
 #include "core/normalize.hpp"
+#include "support.hpp"
 
 using uu::core::Error;
 namespace core = uu::core;
 
+using uu::test::capture;
+using uu::test::contains;
+
 namespace {
-
-template <typename F>
-std::optional<Error>
-capture(F &&f) {
-	try {
-		f();
-	} catch (const Error &e) {
-		return e;
-	}
-	return std::nullopt;
-}
-
-bool
-contains(const std::string &haystack, const std::string &needle) {
-	return haystack.find(needle) != std::string::npos;
-}
 
 /* Flips the case of the hex letter at index i (which must be a letter). */
 std::string

@@ -24,32 +24,18 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/payload.hpp"
-#include "json_text.hpp"
+#include "support.hpp"
 
 using uu::core::Error;
 using uu::core::Json;
 namespace core = uu::core;
 
 using uu::test::J;
+using uu::test::capture;
+using uu::test::contains;
 
 namespace {
 
-
-template <typename F>
-std::optional<Error>
-capture(F &&f) {
-	try {
-		f();
-	} catch (const Error &e) {
-		return e;
-	}
-	return std::nullopt;
-}
-
-bool
-contains(const std::string &haystack, const std::string &needle) {
-	return haystack.find(needle) != std::string::npos;
-}
 
 core::Payload
 P(std::string_view json, const core::Config &config = core::Config{}) {

@@ -32,7 +32,7 @@
 #include "core/payload.hpp"
 #include "core/plan.hpp"
 #include "core/timestamp.hpp"
-#include "json_text.hpp"
+#include "support.hpp"
 
 using uu::core::Action;
 using uu::core::Error;
@@ -44,20 +44,10 @@ using uu::core::StoredUser;
 namespace core = uu::core;
 
 using uu::test::J;
+using uu::test::capture;
 
 namespace {
 
-
-template <typename F>
-std::optional<Error>
-capture(F &&f) {
-	try {
-		f();
-	} catch (const Error &e) {
-		return e;
-	}
-	return std::nullopt;
-}
 
 const std::string U1 = "11111111-1111-4111-8111-111111111111";
 const std::string U2 = "22222222-2222-4222-8222-222222222222";

@@ -27,13 +27,15 @@
 #include "core/json.hpp"
 #include "core/payload.hpp"
 #include "core/providers.hpp"
-#include "json_text.hpp"
+#include "support.hpp"
 
 using uu::core::Error;
 using uu::core::Json;
 namespace core = uu::core;
 
 using uu::test::J;
+using uu::test::capture;
+using uu::test::contains;
 
 namespace {
 
@@ -50,22 +52,6 @@ Json
 without(Json doc, std::string_view key) {
 	doc.erase(key);
 	return doc;
-}
-
-template <typename F>
-std::optional<Error>
-capture(F &&f) {
-	try {
-		f();
-	} catch (const Error &e) {
-		return e;
-	}
-	return std::nullopt;
-}
-
-bool
-contains(const std::string &haystack, const std::string &needle) {
-	return haystack.find(needle) != std::string::npos;
 }
 
 std::set<std::string>

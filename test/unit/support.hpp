@@ -1,19 +1,22 @@
 /*
- * json_text.hpp
- *	  Test-only JSON text reader, so unit tests can write documents legibly.
+ * support.hpp
+ *	  Test-only helpers shared by the unit tests: a JSON text reader, so tests
+ *	  can write documents legibly, and error capture.
  *	  Numbers are kept as written (the core keeps numeric_out text); object
  *	  members keep their order. It trusts its input: errors are exceptions.
  *
  * IDENTIFICATION
- *	  test/unit/json_text.hpp
+ *	  test/unit/support.hpp
  */
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "core/error.hpp"
 #include "core/json.hpp"
 
 namespace uu::test {
@@ -203,6 +206,23 @@ private:
 inline Json
 J(std::string_view text) {
 	return TestJsonReader(text).read();
+}
+
+/* The core Error `f` throws, or nullopt. */
+template <typename F>
+std::optional<uu::core::Error>
+capture(F &&f) {
+	try {
+		f();
+	} catch (const uu::core::Error &e) {
+		return e;
+	}
+	return std::nullopt;
+}
+
+inline bool
+contains(const std::string &haystack, const std::string &needle) {
+	return haystack.find(needle) != std::string::npos;
 }
 
 } // namespace uu::test
