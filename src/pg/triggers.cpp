@@ -622,6 +622,58 @@ primary_of(const core::OwnerRecord &user) {
 	return nullptr;
 }
 
+/* The mirror columns a user's row holds now. */
+MirrorWrite
+current_mirrors(const core::OwnerRecord &user, const char *user_id) {
+	MirrorWrite m = mirrors_of(user, user_id);
+	m.wallet = primary_of(user);
+	return m;
+}
+
+const char **
+mirror_slot(MirrorWrite &m, const char *kind) {
+	if (strcmp(kind, "fid") == 0)
+		return &m.fid;
+	if (strcmp(kind, "agent") == 0)
+		return &m.agent;
+	if (strcmp(kind, "wallet") == 0)
+		return &m.wallet;
+	return nullptr;
+}
+
+/* Clears the mirror of identity (kind, value) if it is there (a wallet: primary_address); true when it was. */
+bool
+drop_mirror(MirrorWrite &m, const char *kind, const char *value) {
+	const char **slot = mirror_slot(m, kind);
+	if (!slot || !same(*slot, value))
+		return false;
+	*slot = nullptr;
+	return true;
+}
+
+/* Mirrors a linked fid or agent (wallets are not mirrored: primary_address is chosen); true when it changed. */
+bool
+add_mirror(MirrorWrite &m, const char *kind, const char *value) {
+	if (strcmp(kind, "wallet") == 0)
+		return false;
+	const char **slot = mirror_slot(m, kind);
+	if (!slot || same(*slot, value))
+		return false;
+	*slot = value;
+	return true;
+}
+
+/* `tuple` with its value column replaced when normalization changed it. */
+HeapTuple
+with_normalized_value(HeapTuple tuple, TupleDesc desc, int value_column, const char *raw, const char *value) {
+	if (strcmp(value, raw) == 0)
+		return tuple;
+	int cols[1] = {value_column};
+	Datum datums[1] = {CStringGetTextDatum(value)};
+	bool nulls[1] = {false};
+	return heap_modify_tuple_by_cols(tuple, desc, 1, cols, datums, nulls);
+}
+
 /*
  * Locks the user an identity row points at (R before I); ereports when it is
  * not live, except that a deleted user keeps its external identities (7).
@@ -686,25 +738,9 @@ identities_before_insert(TriggerData *trigger) {
 	}
 	check_one_per_user(user, user_id, identity);
 
-	MirrorWrite m = mirrors_of(user, user_id);
-	m.wallet = primary_of(user);
-	bool changed = false;
-	if (strcmp(kind, "fid") == 0 && !same(m.fid, value)) {
-		m.fid = value;
-		changed = true;
-	} else if (strcmp(kind, "agent") == 0 && !same(m.agent, value)) {
-		m.agent = value;
-		changed = true;
-	}
-	write_user_after_identity_change(m, changed);
-
-	if (strcmp(value, raw) != 0) {
-		int cols[1] = {c.value};
-		Datum datums[1] = {CStringGetTextDatum(value)};
-		bool nulls[1] = {false};
-		tuple = heap_modify_tuple_by_cols(tuple, desc, 1, cols, datums, nulls);
-	}
-	return tuple;
+	MirrorWrite m = current_mirrors(user, user_id);
+	write_user_after_identity_change(m, add_mirror(m, kind, value));
+	return with_normalized_value(tuple, desc, c.value, raw, value);
 }
 
 /* identities BEFORE DELETE: the owner's mirror of the identity is cleared (primary_address too). */
@@ -725,19 +761,8 @@ identities_before_delete(TriggerData *trigger) {
 	const char *values[1] = {value};
 	lock_pairs(kinds, values, 1);
 
-	MirrorWrite m = mirrors_of(user, user_id);
-	m.wallet = primary_of(user);
-	bool changed = false;
-	if (strcmp(kind, "fid") == 0 && same(m.fid, value)) {
-		m.fid = nullptr;
-		changed = true;
-	} else if (strcmp(kind, "agent") == 0 && same(m.agent, value)) {
-		m.agent = nullptr;
-		changed = true;
-	} else if (strcmp(kind, "wallet") == 0 && same(m.wallet, value)) {
-		m.wallet = nullptr;
-		changed = true;
-	}
+	MirrorWrite m = current_mirrors(user, user_id);
+	bool changed = drop_mirror(m, kind, value);
 	if (!merged)
 		write_user_after_identity_change(m, changed);
 	return tuple;
@@ -803,47 +828,20 @@ identities_before_update(TriggerData *trigger) {
 	}
 
 	/* The source loses the old identity's mirror, the target gains the new one's. */
-	MirrorWrite from = mirrors_of(source, old_user);
-	from.wallet = primary_of(source);
-	bool from_changed = true;
-	if (strcmp(old_kind, "fid") == 0 && same(from.fid, old_value))
-		from.fid = nullptr;
-	else if (strcmp(old_kind, "agent") == 0 && same(from.agent, old_value))
-		from.agent = nullptr;
-	else if (strcmp(old_kind, "wallet") == 0 && same(from.wallet, old_value))
-		from.wallet = nullptr;
-	else
-		from_changed = false;
-	write_user_after_identity_change(from, from_changed);
+	MirrorWrite from = current_mirrors(source, old_user);
+	write_user_after_identity_change(from, drop_mirror(from, old_kind, old_value));
 	if (strcmp(user_id, old_user) != 0 || !same_identity) {
 		core::OwnerRecord fresh{};
 		bool merged, deleted;
-		(void) lock_user_waiting(user_id, fresh, &merged, &deleted);
-		MirrorWrite to = mirrors_of(fresh, user_id);
-		to.wallet = primary_of(fresh);
-		if (strcmp(user_id, old_user) == 0) {
-			if (strcmp(old_kind, "fid") == 0 && same(to.fid, old_value))
-				to.fid = nullptr;
-			if (strcmp(old_kind, "agent") == 0 && same(to.agent, old_value))
-				to.agent = nullptr;
-			if (strcmp(old_kind, "wallet") == 0 && same(to.wallet, old_value))
-				to.wallet = nullptr;
-		}
-		MirrorWrite now = mirrors_of(fresh, user_id);
-		now.wallet = primary_of(fresh);
-		if (strcmp(kind, "fid") == 0)
-			to.fid = value;
-		else if (strcmp(kind, "agent") == 0)
-			to.agent = value;
-		write_user_after_identity_change(
-		    to, !same(to.fid, now.fid) || !same(to.agent, now.agent) || !same(to.wallet, now.wallet));
+		(void) lock_user_waiting(user_id, fresh, &merged, &deleted); /* as the source's write left it */
+		MirrorWrite to = current_mirrors(fresh, user_id);
+		bool changed = false;
+		if (strcmp(user_id, old_user) == 0)
+			changed = drop_mirror(to, old_kind, old_value);
+		changed = add_mirror(to, kind, value) || changed;
+		write_user_after_identity_change(to, changed);
 	}
-	if (strcmp(value, raw) != 0) {
-		int cols[1] = {c.value};
-		Datum datums[1] = {CStringGetTextDatum(value)};
-		bool nulls[1] = {false};
-		tuple = heap_modify_tuple_by_cols(tuple, desc, 1, cols, datums, nulls);
-	}
+	tuple = with_normalized_value(tuple, desc, c.value, raw, value);
 	return tuple;
 }
 
