@@ -46,6 +46,7 @@ SELECT pg_temp.try($$INSERT INTO user_upsert.users (primary_address) VALUES ('0x
 SELECT pg_temp.try($$INSERT INTO user_upsert.users (agent_id) VALUES ('has space')$$);
 SELECT pg_temp.try($$INSERT INTO user_upsert.users (fid) VALUES (0)$$);
 SELECT pg_temp.try($$INSERT INTO user_upsert.users (primary_address) VALUES ('0x000000000000000000000000000000000000dEaD')$$);
+SELECT pg_temp.try(format($$INSERT INTO user_upsert.users (id) VALUES (%L)$$, pg_temp.id_of('A')));
 SELECT count(*) AS users_after_refusals FROM user_upsert.users;
 
 -- UPDATE of users: version + 1, updated_at now(), identities follow the columns.

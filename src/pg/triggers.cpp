@@ -391,6 +391,19 @@ users_before_insert(TriggerData *trigger) {
 	TupleDesc desc = trigger->tg_relation->rd_att;
 	UserColumns c = user_columns(desc);
 	NewUserTuple nu = normalize_user_tuple(trigger->tg_trigtuple, desc, c);
+
+	/* An explicit id another row has is UU001 too, under the id's lock as user_upsert() takes it. */
+	const char *id = column_text(nu.tuple, desc, c.id);
+	if (id) {
+		const char *kinds[1] = {"id"};
+		const char *values[1] = {id};
+		lock_pairs(kinds, values, 1);
+		if (resolve_user(id, nullptr).exists)
+			ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT), errmsg("a user with this id already exists"),
+			                errdetail("User %s exists.", id),
+			                errhint("Use user_upsert() or the users_upsert view to update it.")));
+	}
+
 	bool isnull;
 	(void) heap_getattr(nu.tuple, c.merged_into, desc, &isnull);
 	if (isnull) {
