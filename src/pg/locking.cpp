@@ -144,6 +144,17 @@ batch_running_elsewhere() {
 	return false;
 }
 
+/* Identity locks a transaction keeps before it switches to batch mode. */
+constexpr uint32 kMaxHeldIdentityLocks = 256;
+
+void
+shed_identity_locks_if_many() {
+	if (nheld <= kMaxHeldIdentityLocks)
+		return;
+	announce_batch();
+	release_down_to(0);
+}
+
 LockMark
 identity_locks_mark() {
 	return nheld;

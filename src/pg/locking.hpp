@@ -36,6 +36,15 @@ void release_identities_since(LockMark mark);
 void announce_batch();
 bool batch_running_elsewhere();
 
+/*
+ * Between two operations of a transaction (after a user_upsert() call,
+ * before a trigger's row), when more than a bound of identity locks are held:
+ * announce the transaction as a batch and give them all back, so that a
+ * transaction of many calls or a multi-row direct write (a restore's COPY)
+ * never fills the lock table. The writes they protected are done.
+ */
+void shed_identity_locks_if_many();
+
 /* Registers the end-of-transaction release; called once from _PG_init. */
 void register_identity_lock_cleanup();
 

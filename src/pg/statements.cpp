@@ -189,6 +189,17 @@ constexpr StatementText kStatements[] = {
      "   AND i.kind OPERATOR(pg_catalog.<>) 'external'::pg_catalog.text",
      1,
      {TEXTOID}},
+    /*
+     * MirrorOwner($1 fid, $2 primary_address, $3 agent_id): rows a multi-row
+     * INSERT wrote before this one have their identities linked only by the
+     * AFTER trigger at the end of the statement, but their columns are visible.
+     */
+    {Statement::MirrorOwner,
+     "SELECT u.id::pg_catalog.text FROM user_upsert.users u "
+     " WHERE u.fid OPERATOR(pg_catalog.=) $1 OR u.primary_address OPERATOR(pg_catalog.=) $2 "
+     "    OR u.agent_id OPERATOR(pg_catalog.=) $3 LIMIT 1",
+     3,
+     {INT8OID, TEXTOID, TEXTOID}},
 };
 static_assert(sizeof kStatements / sizeof kStatements[0] == static_cast<size_t>(Statement::Count_),
               "one SQL text per Statement");

@@ -37,6 +37,7 @@ enum class Statement {
 	LedgerRecord,    /* record a webhook event's result */
 	EraseUser,       /* user.deleted: personal fields erased, mirrors freed, deleted_at set */
 	UnlinkFreeable,  /* user.deleted: every identity but the external ones */
+	MirrorOwner,     /* a user whose fid, primary_address or agent_id column holds one of these values */
 	Count_
 };
 

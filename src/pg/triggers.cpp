@@ -411,6 +411,21 @@ users_before_insert(TriggerData *trigger) {
 		uint32 n;
 		IdentityColumns none{nullptr, nullptr, nullptr};
 		(void) check_user_identities(nullptr, nu.values, none, false, identities, &n);
+		if (nu.values.fid || nu.values.wallet || nu.values.agent) {
+			Datum args[3] = {nu.values.fid ? Int64GetDatum(strtoll(nu.values.fid, nullptr, 10)) : (Datum) 0,
+			                 nu.values.wallet ? CStringGetTextDatum(nu.values.wallet) : (Datum) 0,
+			                 nu.values.agent ? CStringGetTextDatum(nu.values.agent) : (Datum) 0};
+			const char nulls[4] = {nu.values.fid ? ' ' : 'n', nu.values.wallet ? ' ' : 'n',
+			                       nu.values.agent ? ' ' : 'n', '\0'};
+			execute(Statement::MirrorOwner, args, nulls, SPI_OK_SELECT);
+			if (SPI_processed > 0)
+				ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT),
+				                errmsg("an identity of the new row belongs to another user"),
+				                errdetail("User %s, written earlier in this statement, holds one of its fid, "
+				                          "primary_address or agent_id.",
+				                          SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+				                errhint("%s", kMergeHint)));
+		}
 	}
 	return nu.tuple;
 }
@@ -885,6 +900,7 @@ users_trigger(FunctionCallInfo fcinfo) {
 	TriggerData *trigger = trigger_data(fcinfo, "user_upsert.users_trigger()");
 	if (extension_is_writing())
 		return unchanged(trigger);
+	shed_identity_locks_if_many(); /* the rows before this one are written */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	HeapTuple result = nullptr;
@@ -910,6 +926,7 @@ identities_trigger(FunctionCallInfo fcinfo) {
 	if (extension_is_writing())
 		return TRIGGER_FIRED_BY_DELETE(trigger->tg_event) ? PointerGetDatum(trigger->tg_trigtuple)
 		                                                  : unchanged(trigger);
+	shed_identity_locks_if_many(); /* the rows before this one are written */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	uint32 event = trigger->tg_event;

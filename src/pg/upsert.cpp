@@ -66,9 +66,6 @@ as_extension_write(void (*fn)(void *), void *arg) {
 	extension_write_depth--;
 }
 
-/* Identity locks a transaction keeps before it switches to batch mode. */
-constexpr LockMark kMaxHeldIdentityLocks = 256;
-
 /* Back-offs after which a call gives up; each one means another transaction made progress. */
 constexpr int kMaxAttempts = 1000;
 
@@ -758,7 +755,6 @@ upsert(Jsonb *payload, const char *function_name, bool deleted_is_answer) {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	const LockMark call_mark = identity_locks_mark();
 	int lost_races = 0;
 again:
 	LockMark attempt_mark = identity_locks_mark();
@@ -834,10 +830,7 @@ again:
 	 * table) would hold one lock-table entry per identity until it ends: past
 	 * a bound it runs as a batch, as user_upsert_many() does (locking.hpp).
 	 */
-	if (identity_locks_mark() > kMaxHeldIdentityLocks) {
-		announce_batch();
-		release_identities_since(call_mark);
-	}
+	shed_identity_locks_if_many();
 	return result;
 }
 
