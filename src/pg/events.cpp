@@ -63,6 +63,40 @@ clerk_owner(const char *clerk_id, bool *deleted) {
 	return rows.owner[0];
 }
 
+struct DeletionLock {
+	const char *owner;
+	core::OwnerRecord *user;
+	bool found, merged, deleted, identities_busy;
+};
+
+/*
+ * The user's row (R, waiting: the triggers' order) and then its identities'
+ * rows, skipping busy ones: a direct write of one of them holds that row and
+ * waits for the user's row, so when one is busy the subtransaction gives the
+ * user's row back (returns false) and the caller waits, holding nothing.
+ */
+bool
+lock_for_deletion(void *arg) {
+	DeletionLock *l = static_cast<DeletionLock *>(arg);
+	Datum id = CStringGetTextDatum(l->owner);
+	execute(Statement::LockUserWaiting, &id, " ", SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return false;
+	l->found = true;
+	bool isnull;
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	l->merged = !isnull;
+	l->deleted = bool_column(0, 3);
+	read_locked_user(l->owner, *l->user);
+	if (l->merged || l->deleted)
+		return true;
+	execute(Statement::LockIdentityRows, &id, " ", SPI_OK_SELECT);
+	bool count_null;
+	int32 locked = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &count_null));
+	l->identities_busy = static_cast<uint32>(locked) < l->user->nidentities;
+	return !l->identities_busy;
+}
+
 struct Erase {
 	const char *user_id;
 	Datum observed_at;
@@ -98,16 +132,16 @@ apply_deletion(const core::EventPlan &event, core::Allocator &allocator) {
 				                          "no user has this Clerk id", allocator);
 			});
 		core::OwnerRecord user{};
-		Datum arg = CStringGetTextDatum(owner);
-		execute(Statement::LockUserWaiting, &arg, " ", SPI_OK_SELECT); /* R before I */
-		if (SPI_processed == 0)
+		DeletionLock lock{owner, &user, false, false, false, false};
+		if (ErrorData *error = in_subtransaction(lock_for_deletion, &lock))
+			ReThrowError(error);
+		if (lock.identities_busy) {
+			wait_for_identity_rows(owner);
 			continue;
-		bool merged_isnull;
-		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &merged_isnull);
-		bool is_deleted = bool_column(0, 3);
-		read_locked_user(owner, user);
-		if (!merged_isnull)
-			continue; /* merged meanwhile: look the survivor up again */
+		}
+		if (!lock.found || lock.merged)
+			continue; /* gone or merged meanwhile: look the owner up again */
+		bool is_deleted = lock.deleted;
 		if (is_deleted)
 			return cxx_phase("user_apply_event()", [&] {
 				return core::event_answer("deleted", user.row, user.nidentities, user.identities, nullptr, allocator);
@@ -226,6 +260,8 @@ run_apply_event(Jsonb *event_jsonb, const char *event_id) {
 	if (event_id) {
 		Datum args[3] = {CStringGetTextDatum(event_id), CStringGetTextDatum(event.type), JsonbPGetDatum(result)};
 		execute(Statement::LedgerRecord, args, "   ", SPI_OK_INSERT);
+		if (SPI_processed != 1) /* recorded by a delivery this transaction cannot see */
+			serialization_failure("the ledger row of this event");
 	}
 	SPI_finish();
 	return result;

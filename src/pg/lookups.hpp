@@ -56,6 +56,12 @@ Jsonb *run_upsert(Jsonb *payload, const char *function_name);
 /* Row 0 of a FetchUser result. */
 void read_user_row(core::OwnerRecord &record);
 
+/* Waits until user `id`'s row lock is free, holding nothing afterwards (rule 3 of locking.cpp). */
+void wait_for_user_row(const char *id);
+
+/* Waits until the identities rows of user `id` are free, holding nothing afterwards. */
+void wait_for_identity_rows(const char *id);
+
 /* Row 0 of a LockUser / LockUserWaiting result, read again when the lock found a newer row version. */
 void read_locked_user(const char *id, core::OwnerRecord &record);
 

@@ -172,7 +172,8 @@ constexpr StatementText kStatements[] = {
     /* LedgerFind($1 event_id) */
     {Statement::LedgerFind, "SELECT e.result FROM user_upsert.events e WHERE e.event_id OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
     /* LedgerRecord($1 event_id, $2 type, $3 result) */
-    {Statement::LedgerRecord, "INSERT INTO user_upsert.events (event_id, type, result, received_at) VALUES ($1, $2, $3, pg_catalog.now())",
+    {Statement::LedgerRecord, "INSERT INTO user_upsert.events (event_id, type, result, received_at) VALUES ($1, $2, $3, pg_catalog.now()) "
+     "    ON CONFLICT (event_id) DO NOTHING",
      3,
      {TEXTOID, TEXTOID, JSONBOID}},
     /* EraseUser($1 id, $2 observed_at) */
@@ -200,6 +201,22 @@ constexpr StatementText kStatements[] = {
      "    OR u.agent_id OPERATOR(pg_catalog.=) $3 LIMIT 1",
      3,
      {INT8OID, TEXTOID, TEXTOID}},
+    /*
+     * LockIdentityRows($1 user id): row locks on a user's identities, skipping
+     * busy ones; fewer than the user has means a direct write of one of them
+     * is waiting (its row locked) for this user's row, which this call holds.
+     */
+    {Statement::LockIdentityRows,
+     "SELECT pg_catalog.count(*)::pg_catalog.int4 FROM (SELECT 1 FROM user_upsert.identities i "
+     " WHERE i.user_id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid FOR UPDATE OF i SKIP LOCKED) AS locked",
+     1,
+     {TEXTOID}},
+    /* WaitForIdentityRows($1 user id): waits for the row locks of a user's identities */
+    {Statement::WaitForIdentityRows,
+     "SELECT 1 FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
+     "   FOR UPDATE OF i",
+     1,
+     {TEXTOID}},
 };
 static_assert(sizeof kStatements / sizeof kStatements[0] == static_cast<size_t>(Statement::Count_),
               "one SQL text per Statement");

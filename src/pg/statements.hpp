@@ -38,6 +38,8 @@ enum class Statement {
 	EraseUser,       /* user.deleted: personal fields erased, mirrors freed, deleted_at set */
 	UnlinkFreeable,  /* user.deleted: every identity but the external ones */
 	MirrorOwner,     /* a user whose fid, primary_address or agent_id column holds one of these values */
+	LockIdentityRows, /* FOR UPDATE SKIP LOCKED on a user's identities rows; returns how many were locked */
+	WaitForIdentityRows, /* FOR UPDATE on a user's identities rows, waiting */
 	Count_
 };
 

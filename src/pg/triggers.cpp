@@ -216,6 +216,19 @@ check_one_per_user(const core::OwnerRecord &user, const char *user_id, const cor
 		                errhint("Unlink the old identity first with DELETE on user_upsert.identities.")));
 }
 
+/*
+ * Before a trigger calls user_upsert() to merge (direct_conflict = merge), it
+ * gives back the identity locks it took, so that the call's back-off waits
+ * for a busy row holding only the row lock of the statement (rule 3 of
+ * locking.cpp as far as a trigger can keep it). The transaction announces
+ * itself as a batch first: what it wrote under those locks is uncommitted.
+ */
+void
+give_back_identity_locks(LockMark mark) {
+	announce_batch();
+	release_identities_since(mark);
+}
+
 /* --- users ------------------------------------------------------------- */
 
 /* The identity columns of a users row, normalized. */
@@ -233,6 +246,7 @@ constexpr int UUID_TEXT_LEN = 37;
  */
 struct PendingMerge {
 	LocalTransactionId lxid;
+	LockMark mark; /* identity locks taken from here on belong to the pending merge's UPDATE */
 	char user_id[UUID_TEXT_LEN];
 	char *fid, *wallet, *agent;
 };
@@ -246,7 +260,7 @@ keep(const char *s) {
 }
 
 void
-remember_pending_merge(const char *user_id, const IdentityColumns &wanted) {
+remember_pending_merge(const char *user_id, const IdentityColumns &wanted, LockMark mark) {
 	if (pending_lxid != MyProc->lxid) {
 		pending = nullptr;
 		npending = pending_capacity = 0;
@@ -260,6 +274,7 @@ remember_pending_merge(const char *user_id, const IdentityColumns &wanted) {
 	}
 	PendingMerge &p = pending[npending++];
 	p.lxid = MyProc->lxid;
+	p.mark = mark;
 	strlcpy(p.user_id, user_id, sizeof p.user_id);
 	p.fid = keep(wanted.fid);
 	p.wallet = keep(wanted.wallet);
@@ -267,12 +282,13 @@ remember_pending_merge(const char *user_id, const IdentityColumns &wanted) {
 }
 
 bool
-take_pending_merge(const char *user_id, IdentityColumns *wanted) {
+take_pending_merge(const char *user_id, IdentityColumns *wanted, LockMark *mark) {
 	if (pending_lxid != MyProc->lxid)
 		return false;
 	for (int i = 0; i < npending; i++)
 		if (strcmp(pending[i].user_id, user_id) == 0) {
 			*wanted = IdentityColumns{pending[i].fid, pending[i].wallet, pending[i].agent};
+			*mark = pending[i].mark;
 			pending[i] = pending[--npending];
 			return true;
 		}
@@ -486,6 +502,7 @@ users_before_update(TriggerData *trigger) {
 		return result;
 
 	bool may_merge = guc_direct_conflict == DIRECT_CONFLICT_MERGE;
+	const LockMark trigger_mark = identity_locks_mark();
 	core::PayloadIdentity identities[3];
 	uint32 n;
 	int elsewhere = check_user_identities(user_id, nu.values, before, may_merge, identities, &n);
@@ -544,7 +561,7 @@ users_before_update(TriggerData *trigger) {
 		nreset++;
 	}
 	result = heap_modify_tuple_by_cols(result, desc, nreset, reset_cols, reset_values, reset_nulls);
-	remember_pending_merge(user_id, wanted);
+	remember_pending_merge(user_id, wanted, trigger_mark);
 	return result;
 }
 
@@ -555,8 +572,10 @@ users_after_update(TriggerData *trigger) {
 	UserColumns c = user_columns(desc);
 	const char *user_id = column_text(trigger->tg_newtuple, desc, c.id);
 	IdentityColumns wanted;
-	if (!take_pending_merge(user_id, &wanted))
+	LockMark mark;
+	if (!take_pending_merge(user_id, &wanted, &mark))
 		return;
+	give_back_identity_locks(mark);
 	StringInfoData s;
 	initStringInfo(&s);
 	appendStringInfoString(&s, "{\"id\": ");
@@ -739,6 +758,7 @@ identities_before_insert(TriggerData *trigger) {
 		return tuple; /* NOT NULL constraints report it */
 	const char *value = normalize(kind, raw, "value");
 
+	const LockMark trigger_mark = identity_locks_mark();
 	bool exists;
 	core::OwnerRecord user = lock_live_user(user_id, &exists, kind);
 	if (!exists)
@@ -761,6 +781,7 @@ identities_before_insert(TriggerData *trigger) {
 	if (rows.owner[0]) {
 		if (guc_direct_conflict != DIRECT_CONFLICT_MERGE || rows.deleted[0])
 			owned_elsewhere(identity, rows.owner[0], rows.deleted[0], kMergeHint);
+		give_back_identity_locks(trigger_mark);
 		(void) run_upsert(link_payload(user_id, kind, value), "user_upsert trigger");
 		return nullptr; /* user_upsert() merged the owner into this user and linked the identity */
 	}

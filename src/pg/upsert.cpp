@@ -257,12 +257,30 @@ wait_then_give_back(void *id) {
 	return false; /* roll back: the lock was only waited for */
 }
 
+bool
+wait_for_identities_then_give_back(void *id) {
+	Datum arg = CStringGetTextDatum(static_cast<const char *>(id));
+	execute(Statement::WaitForIdentityRows, &arg, " ", SPI_OK_SELECT);
+	return false;
+}
+
+} // namespace
+
 /* Waits until `id` is free, holding nothing afterwards (rule 3 of locking.cpp). */
 void
-wait_for_row(const char *id) {
+wait_for_user_row(const char *id) {
 	if (ErrorData *error = in_subtransaction(wait_then_give_back, const_cast<char *>(id)))
 		ReThrowError(error);
 }
+
+/* Waits until the identities rows of user `id` are free, holding nothing afterwards. */
+void
+wait_for_identity_rows(const char *id) {
+	if (ErrorData *error = in_subtransaction(wait_for_identities_then_give_back, const_cast<char *>(id)))
+		ReThrowError(error);
+}
+
+namespace {
 
 /*
  * Locks every owner in uuid order (rule 2). Returns the busy owner, or
@@ -275,8 +293,23 @@ struct OwnerLocks {
 	uint32 n;
 	core::OwnerRecord *records;
 	const char *busy;
+	bool busy_identities; /* busy is a user whose identities rows are locked */
 	bool changed;
 };
+
+/*
+ * With several owners (a merge moves identities) the owners' identities rows
+ * are locked too, skipping busy ones: a direct write of one holds that row
+ * and waits for its user's row, so a busy one counts as a busy owner.
+ */
+bool
+identity_rows_locked(const char *id, const core::OwnerRecord &record) {
+	Datum arg = CStringGetTextDatum(id);
+	execute(Statement::LockIdentityRows, &arg, " ", SPI_OK_SELECT);
+	bool isnull;
+	int32 locked = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return static_cast<uint32>(locked) >= record.nidentities;
+}
 
 bool
 try_lock_owners(void *arg) {
@@ -287,13 +320,18 @@ try_lock_owners(void *arg) {
 			l->busy = l->ids[i];
 		else if (outcome == LockOutcome::Changed)
 			l->changed = true;
+		else if (!identity_rows_locked(l->ids[i], l->records[i])) {
+			l->busy = l->ids[i];
+			l->busy_identities = true;
+		}
 	}
 	return !l->busy && !l->changed; /* keep the row locks only when all were had */
 }
 
 const char *
-lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool *changed) {
+lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool *changed, bool *busy_identities) {
 	*changed = false;
+	*busy_identities = false;
 	if (n == 0)
 		return nullptr;
 	if (n == 1) {
@@ -301,10 +339,11 @@ lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool *changed) {
 		*changed = outcome == LockOutcome::Changed;
 		return outcome == LockOutcome::Busy ? ids[0] : nullptr;
 	}
-	OwnerLocks locks{ids, n, records, nullptr, false};
+	OwnerLocks locks{ids, n, records, nullptr, false, false};
 	if (ErrorData *error = in_subtransaction(try_lock_owners, &locks))
 		ReThrowError(error);
 	*changed = locks.changed;
+	*busy_identities = locks.busy_identities;
 	return locks.busy;
 }
 
@@ -379,12 +418,14 @@ lock_and_look_up(const core::PreparedCall &call) {
 
 		core::OwnerRecord *records =
 		    static_cast<core::OwnerRecord *>(palloc0(sizeof(core::OwnerRecord) * (nowners ? nowners : 1)));
-		bool changed;
-		const char *busy = lock_owners(owners, nowners, records, &changed);
+		bool changed, busy_identities;
+		const char *busy = lock_owners(owners, nowners, records, &changed, &busy_identities);
 		if (busy || changed) {
 			release_identities_since(mark);
-			if (busy)
-				wait_for_row(busy);
+			if (busy && busy_identities)
+				wait_for_identity_rows(busy);
+			else if (busy)
+				wait_for_user_row(busy);
 			continue;
 		}
 		f.lookup.nowners = nowners;
