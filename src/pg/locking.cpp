@@ -24,6 +24,10 @@
  *	      order with SKIP LOCKED, stopping at the first busy row. With more than
  *	      one owner the tries run in a subtransaction, so a busy row lets the
  *	      call give back the rows it already locked.
+ *	      When it will move or unlink identities (a merge), it then locks the
+ *	      owners' identities rows the same way: a direct DELETE or UPDATE of
+ *	      an identities row holds that row before its trigger waits for the
+ *	      user's row, so a busy one counts as a busy owner.
  *	   3. It never waits for an R lock while holding a lock of its own: when a
  *	      row is busy it gives back its R locks (subtransaction rollback) and
  *	      its I locks (released early), waits for the busy row in a
@@ -40,6 +44,11 @@
  *	  UPDATE, which hold the row before they run) waits for an I holder, and I
  *	  holders never wait for R: the chain ends. So the extension's own paths
  *	  cannot deadlock with each other.
+ *
+ *	  Triggers and user.deleted take R first (a direct UPDATE's executor has
+ *	  already locked the row) and I after it; they wait for R holding at most
+ *	  the row the statement itself locked, and merge-mode triggers give back
+ *	  their I locks before they call user_upsert().
  *
  *	  Limit: a transaction that calls user_upsert() several times keeps the
  *	  locks of its earlier calls until it ends, so a later call is no longer
