@@ -1,0 +1,2 @@
+\set n random(1, :nusers)
+SELECT * FROM bench_native.users WHERE fid = :n;
