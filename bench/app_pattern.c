@@ -183,6 +183,46 @@ prepare_app(struct worker *w) {
 #undef PREP
 }
 
+/* The seeds' "check": the id of the row a key finds, or "" (0), or -1 with state set. */
+static int
+select_id(struct worker *w, const char *statement, int nparams, const char *const *params, char *id, size_t idlen,
+          char *state) {
+	PGresult *r = PQexecPrepared(w->conn, statement, nparams, params, NULL, NULL, 0);
+	int rc = 0;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+		snprintf(id, idlen, "%s", PQgetvalue(r, 0, 0));
+	else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(state, 6, "%s", PQresultErrorField(r, PG_DIAG_SQLSTATE) ?: "?????");
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/*
+ * A route with one conflict key (onboard by wallet, sign-in by fid): check,
+ * then update by id or insert, and on 23505 update by the key.
+ */
+static int
+single_key_route(struct worker *w, const char *key, const char *name, const char *select, const char *update_by_id,
+                 const char *insert, const char *update_by_key, char *state) {
+	char id[64] = "";
+	long rows = 0;
+	const char *sel[1] = {key};
+	if (select_id(w, select, 1, sel, id, sizeof id, state) != 0)
+		return -1;
+	if (id[0]) {
+		const char *p[2] = {id, name};
+		return run(w, update_by_id, 2, p, &rows, state) != 0 ? -1 : 0;
+	}
+	const char *p[2] = {key, name};
+	int rc = run(w, insert, 2, p, &rows, state);
+	if (rc <= 0)
+		return rc;
+	w->caught++;
+	return run(w, update_by_key, 2, p, &rows, state) != 0 ? -1 : 0;
+}
+
 /* One request of the application pattern; returns 0 ok, -1 error seen by the user. */
 static int
 app_request(struct worker *w, int route, long long n) {
@@ -192,61 +232,16 @@ app_request(struct worker *w, int route, long long n) {
 	int rc;
 	snprintf(fid, sizeof fid, "%lld", n);
 	wallet_of(n, wallet);
-	PGresult *r;
 
 	if (route == 0) { /* onboard: by wallet */
-		const char *sel[1] = {wallet};
 		snprintf(name, sizeof name, "Onboarded %lld", n);
-		r = PQexecPrepared(w->conn, "sel_w", 1, sel, NULL, NULL, 0);
-		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
-			snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
-		else if (PQresultStatus(r) != PGRES_TUPLES_OK)
-			snprintf(state, sizeof state, "%s", PQresultErrorField(r, PG_DIAG_SQLSTATE) ?: "?????");
-		PQclear(r);
-		if (state[0])
-			goto fail;
-		if (id[0]) {
-			const char *p[2] = {id, name};
-			if (run(w, "upd_display_id", 2, p, &rows, state) != 0)
-				goto fail;
-			return 0;
-		}
-		const char *p[2] = {wallet, name};
-		rc = run(w, "ins_w", 2, p, &rows, state);
-		if (rc == 0)
-			return 0;
-		if (rc < 0)
-			goto fail;
-		w->caught++;
-		if (run(w, "upd_display_w", 2, p, &rows, state) != 0)
+		if (single_key_route(w, wallet, name, "sel_w", "upd_display_id", "ins_w", "upd_display_w", state) != 0)
 			goto fail;
 		return 0;
 	}
 	if (route == 1) { /* signin: by fid */
-		const char *sel[1] = {fid};
 		snprintf(name, sizeof name, "user%lld", n);
-		r = PQexecPrepared(w->conn, "sel_f", 1, sel, NULL, NULL, 0);
-		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
-			snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
-		else if (PQresultStatus(r) != PGRES_TUPLES_OK)
-			snprintf(state, sizeof state, "%s", PQresultErrorField(r, PG_DIAG_SQLSTATE) ?: "?????");
-		PQclear(r);
-		if (state[0])
-			goto fail;
-		if (id[0]) {
-			const char *p[2] = {id, name};
-			if (run(w, "upd_username_id", 2, p, &rows, state) != 0)
-				goto fail;
-			return 0;
-		}
-		const char *p[2] = {fid, name};
-		rc = run(w, "ins_f", 2, p, &rows, state);
-		if (rc == 0)
-			return 0;
-		if (rc < 0)
-			goto fail;
-		w->caught++;
-		if (run(w, "upd_username_f", 2, p, &rows, state) != 0)
+		if (single_key_route(w, fid, name, "sel_f", "upd_username_id", "ins_f", "upd_username_f", state) != 0)
 			goto fail;
 		return 0;
 	}
@@ -254,13 +249,7 @@ app_request(struct worker *w, int route, long long n) {
 	{
 		const char *sel[2] = {fid, wallet};
 		snprintf(name, sizeof name, "user%lld", n);
-		r = PQexecPrepared(w->conn, "sel_fw", 2, sel, NULL, NULL, 0);
-		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
-			snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
-		else if (PQresultStatus(r) != PGRES_TUPLES_OK)
-			snprintf(state, sizeof state, "%s", PQresultErrorField(r, PG_DIAG_SQLSTATE) ?: "?????");
-		PQclear(r);
-		if (state[0])
+		if (select_id(w, "sel_fw", 2, sel, id, sizeof id, state) != 0)
 			goto fail;
 		if (id[0]) {
 			const char *p[4] = {id, fid, wallet, name};
