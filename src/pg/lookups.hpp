@@ -40,6 +40,16 @@ struct IdentityLookupRows {
 /* Owner and block status of each identity of `call` (in its order). */
 IdentityLookupRows lookup_identities(const core::PreparedCall &call, Snapshot snapshot);
 
+/*
+ * lookup_identities() under the current snapshot, cross-checked against the
+ * latest one under REPEATABLE READ / SERIALIZABLE (a difference is 40001),
+ * reporting a blocked identity (UU002) when `refuse_blocked`.
+ */
+IdentityLookupRows lookup_current_owners(const core::PreparedCall &call, bool refuse_blocked);
+
+/* Two nullable C strings are equal. */
+bool same_text(const char *a, const char *b);
+
 /* ereport 40001 naming what a concurrent commit changed. */
 [[noreturn]] void serialization_failure(const char *what);
 

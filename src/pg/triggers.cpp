@@ -74,10 +74,6 @@ column_text(HeapTuple tuple, TupleDesc desc, int attnum) {
 	return SPI_getvalue(tuple, desc, attnum);
 }
 
-bool
-same(const char *a, const char *b) {
-	return (a == nullptr && b == nullptr) || (a && b && strcmp(a, b) == 0);
-}
 
 const char *
 normalize(const char *kind, const char *value, const char *field) {
@@ -110,23 +106,13 @@ lock_pairs(const char *const *kinds, const char *const *values, int n) {
 	lock_identities(keys, static_cast<uint32>(ndistinct));
 }
 
-/* Owners of identities, with REPEATABLE READ cross-check (as in user_upsert()). */
+/* Owners of identities, cross-checked and refusing blocked values as user_upsert() does. */
 IdentityLookupRows
 owners_of(core::PayloadIdentity *identities, uint32 n) {
 	core::PreparedCall call{};
 	call.nidentities = n;
 	call.identities = identities;
-	IdentityLookupRows rows = lookup_identities(call, nullptr);
-	if (IsolationUsesXactSnapshot()) {
-		IdentityLookupRows now = lookup_identities(call, GetLatestSnapshot());
-		for (uint32 i = 0; i < n; i++)
-			if (!same(now.owner[i], rows.owner[i]))
-				serialization_failure(identities[i].field);
-	}
-	for (uint32 i = 0; i < n; i++)
-		if (rows.blocked[i])
-			report_blocked(identities[i], rows.blocked[i]);
-	return rows;
+	return lookup_current_owners(call, true);
 }
 
 [[noreturn]] void
@@ -372,7 +358,7 @@ check_user_identities(const char *user_id, const IdentityColumns &now, const Ide
 	const char *old_values[3] = {before.fid, before.wallet, before.agent};
 	uint32 n = 0;
 	for (int i = 0; i < 3; i++)
-		if (values[i] && !same(values[i], old_values[i]))
+		if (values[i] && !same_text(values[i], old_values[i]))
 			identities[n++] = core::PayloadIdentity{kinds[i], values[i], fields[i]};
 	*nidentities = n;
 	if (n == 0)
@@ -380,8 +366,8 @@ check_user_identities(const char *user_id, const IdentityColumns &now, const Ide
 	const char *lock_kinds[6], *lock_values[6];
 	for (int i = 0; i < 3; i++) {
 		lock_kinds[i] = lock_kinds[i + 3] = kinds[i];
-		lock_values[i] = same(values[i], old_values[i]) ? nullptr : values[i];
-		lock_values[i + 3] = same(values[i], old_values[i]) || i == 1 ? nullptr : old_values[i];
+		lock_values[i] = same_text(values[i], old_values[i]) ? nullptr : values[i];
+		lock_values[i + 3] = same_text(values[i], old_values[i]) || i == 1 ? nullptr : old_values[i];
 	}
 	lock_pairs(lock_kinds, lock_values, 6);
 	IdentityLookupRows rows = owners_of(identities, n);
@@ -497,8 +483,8 @@ users_before_update(TriggerData *trigger) {
 	IdentityColumns before{column_text(old_tuple, desc, c.fid), column_text(old_tuple, desc, c.primary_address),
 	                       column_text(old_tuple, desc, c.agent_id)};
 	const char *user_id = column_text(old_tuple, desc, c.id);
-	if (same(before.fid, nu.values.fid) && same(before.wallet, nu.values.wallet) &&
-	    same(before.agent, nu.values.agent))
+	if (same_text(before.fid, nu.values.fid) && same_text(before.wallet, nu.values.wallet) &&
+	    same_text(before.agent, nu.values.agent))
 		return result;
 
 	bool may_merge = guc_direct_conflict == DIRECT_CONFLICT_MERGE;
@@ -510,11 +496,11 @@ users_before_update(TriggerData *trigger) {
 	Links links{};
 	links.user_id = user_id;
 	links.created_at_null = true;
-	if (before.fid && !same(before.fid, nu.values.fid)) {
+	if (before.fid && !same_text(before.fid, nu.values.fid)) {
 		links.unlink_kinds[links.nunlink] = "fid";
 		links.unlink_values[links.nunlink++] = before.fid;
 	}
-	if (before.agent && !same(before.agent, nu.values.agent)) {
+	if (before.agent && !same_text(before.agent, nu.values.agent)) {
 		links.unlink_kinds[links.nunlink] = "agent";
 		links.unlink_values[links.nunlink++] = before.agent;
 	}
@@ -535,9 +521,9 @@ users_before_update(TriggerData *trigger) {
 	 * an unchanged version, then runs user_upsert() to merge the owners in,
 	 * which adds the one version of this write.
 	 */
-	IdentityColumns wanted{same(before.fid, nu.values.fid) ? nullptr : nu.values.fid,
-	                       same(before.wallet, nu.values.wallet) ? nullptr : nu.values.wallet,
-	                       same(before.agent, nu.values.agent) ? nullptr : nu.values.agent};
+	IdentityColumns wanted{same_text(before.fid, nu.values.fid) ? nullptr : nu.values.fid,
+	                       same_text(before.wallet, nu.values.wallet) ? nullptr : nu.values.wallet,
+	                       same_text(before.agent, nu.values.agent) ? nullptr : nu.values.agent};
 	int reset_cols[4];
 	Datum reset_values[4];
 	bool reset_nulls[4];
@@ -600,10 +586,21 @@ struct IdentityColumnsOfRow {
 	int kind, value, user_id, created_at;
 };
 
+/* The columns of an identities row, as text (nullptr when NULL). */
+struct IdentityRow {
+	char *kind, *value, *user_id;
+};
+
 IdentityColumnsOfRow
 identity_columns(TupleDesc desc) {
 	return IdentityColumnsOfRow{SPI_fnumber(desc, "kind"), SPI_fnumber(desc, "value"), SPI_fnumber(desc, "user_id"),
 	                            SPI_fnumber(desc, "created_at")};
+}
+
+IdentityRow
+read_identity_row(HeapTuple tuple, TupleDesc desc, const IdentityColumnsOfRow &c) {
+	return IdentityRow{column_text(tuple, desc, c.kind), column_text(tuple, desc, c.value),
+	                   column_text(tuple, desc, c.user_id)};
 }
 
 struct MirrorWrite {
@@ -692,7 +689,7 @@ mirror_slot(MirrorWrite &m, const char *kind) {
 bool
 drop_mirror(MirrorWrite &m, const char *kind, const char *value) {
 	const char **slot = mirror_slot(m, kind);
-	if (!slot || !same(*slot, value))
+	if (!slot || !same_text(*slot, value))
 		return false;
 	*slot = nullptr;
 	return true;
@@ -704,7 +701,7 @@ add_mirror(MirrorWrite &m, const char *kind, const char *value) {
 	if (strcmp(kind, "wallet") == 0)
 		return false;
 	const char **slot = mirror_slot(m, kind);
-	if (!slot || same(*slot, value))
+	if (!slot || same_text(*slot, value))
 		return false;
 	*slot = value;
 	return true;
@@ -751,9 +748,7 @@ identities_before_insert(TriggerData *trigger) {
 	TupleDesc desc = trigger->tg_relation->rd_att;
 	IdentityColumnsOfRow c = identity_columns(desc);
 	HeapTuple tuple = trigger->tg_trigtuple;
-	char *kind = column_text(tuple, desc, c.kind);
-	char *raw = column_text(tuple, desc, c.value);
-	char *user_id = column_text(tuple, desc, c.user_id);
+	auto [kind, raw, user_id] = read_identity_row(tuple, desc, c);
 	if (!kind || !raw || !user_id)
 		return tuple; /* NOT NULL constraints report it */
 	const char *value = normalize(kind, raw, "value");
@@ -798,9 +793,7 @@ identities_before_delete(TriggerData *trigger) {
 	TupleDesc desc = trigger->tg_relation->rd_att;
 	IdentityColumnsOfRow c = identity_columns(desc);
 	HeapTuple tuple = trigger->tg_trigtuple;
-	char *kind = column_text(tuple, desc, c.kind);
-	char *value = column_text(tuple, desc, c.value);
-	char *user_id = column_text(tuple, desc, c.user_id);
+	auto [kind, value, user_id] = read_identity_row(tuple, desc, c);
 
 	core::OwnerRecord user{};
 	bool merged = false, deleted = false;
@@ -829,12 +822,8 @@ identities_before_update(TriggerData *trigger) {
 	IdentityColumnsOfRow c = identity_columns(desc);
 	HeapTuple old_tuple = trigger->tg_trigtuple;
 	HeapTuple tuple = trigger->tg_newtuple;
-	char *old_kind = column_text(old_tuple, desc, c.kind);
-	char *old_value = column_text(old_tuple, desc, c.value);
-	char *old_user = column_text(old_tuple, desc, c.user_id);
-	char *kind = column_text(tuple, desc, c.kind);
-	char *raw = column_text(tuple, desc, c.value);
-	char *user_id = column_text(tuple, desc, c.user_id);
+	auto [old_kind, old_value, old_user] = read_identity_row(old_tuple, desc, c);
+	auto [kind, raw, user_id] = read_identity_row(tuple, desc, c);
 	if (!kind || !raw || !user_id)
 		return tuple;
 	const char *value = normalize(kind, raw, "value");

@@ -162,6 +162,23 @@ lookup_identities(const core::PreparedCall &call, Snapshot snapshot) {
 	return rows;
 }
 
+IdentityLookupRows
+lookup_current_owners(const core::PreparedCall &call, bool refuse_blocked) {
+	IdentityLookupRows rows = lookup_identities(call, nullptr);
+	if (IsolationUsesXactSnapshot()) {
+		/* Owners a concurrent commit changed are invisible to us: 40001 (see locking.cpp). */
+		IdentityLookupRows now = lookup_identities(call, GetLatestSnapshot());
+		for (uint32 i = 0; i < call.nidentities; i++)
+			if (!same_text(now.owner[i], rows.owner[i]) || now.deleted[i] != rows.deleted[i])
+				serialization_failure(call.identities[i].field);
+	}
+	if (refuse_blocked)
+		for (uint32 i = 0; i < call.nidentities; i++)
+			if (rows.blocked[i])
+				report_blocked(call.identities[i], rows.blocked[i]);
+	return rows;
+}
+
 bool
 same_text(const char *a, const char *b) {
 	return (a == nullptr && b == nullptr) || (a && b && strcmp(a, b) == 0);
@@ -365,11 +382,7 @@ lock_and_look_up(const core::PreparedCall &call) {
 		LockMark mark = identity_locks_mark();
 		lock_identities(call.lock_keys, call.nlocks);
 
-		IdentityLookupRows rows = lookup_identities(call, nullptr);
-		if (!call.skip_conflicts)
-			for (uint32 i = 0; i < call.nidentities; i++)
-				if (rows.blocked[i])
-					report_blocked(call.identities[i], rows.blocked[i]);
+		IdentityLookupRows rows = lookup_current_owners(call, !call.skip_conflicts);
 
 		Findings f{};
 		f.lookup.identity_owner = const_cast<const char **>(rows.owner);
@@ -385,18 +398,11 @@ lock_and_look_up(const core::PreparedCall &call) {
 			f.lookup.id_owner = id.exists ? id.id : nullptr;
 		}
 
-		if (IsolationUsesXactSnapshot()) {
-			/* Owners a concurrent commit changed are invisible to us: 40001 (see locking.cpp). */
-			Snapshot latest = GetLatestSnapshot();
-			IdentityLookupRows now = lookup_identities(call, latest);
-			for (uint32 i = 0; i < call.nidentities; i++)
-				if (!same_text(now.owner[i], rows.owner[i]) || now.deleted[i] != rows.deleted[i])
-					serialization_failure(call.identities[i].field);
-			if (call.id) {
-				Resolved id_now = resolve_user(call.id, latest);
-				if (id_now.exists != id.exists || !same_text(id_now.id, id.id))
-					serialization_failure("\"id\"");
-			}
+		if (call.id && IsolationUsesXactSnapshot()) {
+			/* An id a concurrent commit created or merged is invisible to us: 40001 (see locking.cpp). */
+			Resolved id_now = resolve_user(call.id, GetLatestSnapshot());
+			if (id_now.exists != id.exists || !same_text(id_now.id, id.id))
+				serialization_failure("\"id\"");
 		}
 
 		/* Distinct live owners, in uuid order. */
