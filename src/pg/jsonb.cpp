@@ -26,21 +26,6 @@ using core::TokenType;
 
 namespace {
 
-struct TokenBuffer {
-	Token *tokens;
-	uint32 count;
-	uint32 capacity;
-
-	void
-	push(TokenType type, const char *str, uint32 len) {
-		if (count == capacity) {
-			capacity *= 2;
-			tokens = static_cast<Token *>(repalloc(tokens, sizeof(Token) * capacity));
-		}
-		tokens[count++] = Token{type, len, str};
-	}
-};
-
 void
 push_scalar(TokenBuffer &buf, const JsonbValue &v) {
 	switch (v.type) {
@@ -58,9 +43,25 @@ push_scalar(TokenBuffer &buf, const JsonbValue &v) {
 
 } // namespace
 
+void
+TokenBuffer::push(TokenType type, const char *str, uint32 len) {
+	if (count == capacity) {
+		capacity = capacity ? capacity * 2 : 32;
+		tokens = static_cast<Token *>(tokens ? repalloc(tokens, sizeof(Token) * capacity)
+		                                     : palloc(sizeof(Token) * capacity));
+	}
+	tokens[count++] = Token{type, len, str};
+}
+
 TokenSpan
 jsonb_to_tokens(Jsonb *jb) {
-	TokenBuffer buf{static_cast<Token *>(palloc(sizeof(Token) * 32)), 0, 32};
+	TokenBuffer buf{};
+	append_jsonb_tokens(buf, jb);
+	return TokenSpan{buf.tokens, buf.count};
+}
+
+void
+append_jsonb_tokens(TokenBuffer &buf, Jsonb *jb) {
 	JsonbIterator *it = JsonbIteratorInit(&jb->root);
 	JsonbValue v;
 	JsonbIteratorToken r;
@@ -87,67 +88,163 @@ jsonb_to_tokens(Jsonb *jb) {
 		default: elog(ERROR, "unexpected jsonb iterator token %d", static_cast<int>(r));
 		}
 	}
-	return TokenSpan{buf.tokens, buf.count};
 }
+
+namespace {
+
+/*
+ * A JsonbValue tree straight from tokens, for JsonbValueToJsonb(): no
+ * pushJsonbValue() state machine. Object keys are put in jsonb's order here
+ * (shorter first, then bytewise; of duplicates the last wins, as
+ * pushJsonbValue() keeps it).
+ */
+int
+compare_pairs(const void *a, const void *b) {
+	const JsonbPair *pa = static_cast<const JsonbPair *>(a);
+	const JsonbPair *pb = static_cast<const JsonbPair *>(b);
+	int la = pa->key.val.string.len, lb = pb->key.val.string.len;
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	int c = memcmp(pa->key.val.string.val, pb->key.val.string.val, la);
+	if (c != 0)
+		return c;
+	return pa->order > pb->order ? -1 : 1; /* later first: it is the one kept */
+}
+
+Numeric
+number_value(const Token &t) {
+	/* Integers (ids, versions, fids) skip numeric_in's parser. */
+	if (t.len > 0 && t.len <= 18) {
+		bool integer = true;
+		for (uint32 i = (t.str[0] == '-' ? 1 : 0); i < t.len && integer; i++)
+			integer = t.str[i] >= '0' && t.str[i] <= '9';
+		if (integer && !(t.len == 1 && t.str[0] == '-')) {
+			int64 v = 0;
+			for (uint32 i = (t.str[0] == '-' ? 1 : 0); i < t.len; i++)
+				v = v * 10 + (t.str[i] - '0');
+			return int64_to_numeric(t.str[0] == '-' ? -v : v);
+		}
+	}
+	char *text = pnstrdup(t.str, t.len);
+	return DatumGetNumeric(
+	    DirectFunctionCall3(numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+}
+
+/* Number of direct children of the container opening at tokens[i] (pairs for an object). */
+uint32
+count_children(TokenSpan span, uint32 i) {
+	uint32 n = 0;
+	int depth = 0;
+	for (uint32 j = i + 1; j < span.count; j++) {
+		TokenType t = span.tokens[j].type;
+		if (t == TokenType::ObjectEnd || t == TokenType::ArrayEnd) {
+			if (depth == 0)
+				return n;
+			depth--;
+			continue;
+		}
+		if (depth == 0 && t != TokenType::Key)
+			n++;
+		if (t == TokenType::ObjectBegin || t == TokenType::ArrayBegin)
+			depth++;
+	}
+	elog(ERROR, "unterminated container in a token stream");
+	pg_unreachable();
+}
+
+/* Fills `out` from the value at tokens[*i], leaving *i past it. */
+void
+build_value(TokenSpan span, uint32 *i, JsonbValue *out) {
+	check_stack_depth();
+	if (*i >= span.count)
+		elog(ERROR, "truncated token stream");
+	const Token &t = span.tokens[(*i)++];
+	switch (t.type) {
+	case TokenType::ObjectBegin: {
+		uint32 n = count_children(span, *i - 1);
+		out->type = jbvObject;
+		out->val.object.nPairs = static_cast<int>(n);
+		out->val.object.pairs = static_cast<JsonbPair *>(palloc(sizeof(JsonbPair) * (n ? n : 1)));
+		for (uint32 k = 0; k < n; k++) {
+			const Token &key = span.tokens[(*i)++];
+			if (key.type != TokenType::Key)
+				elog(ERROR, "object member without a key in a token stream");
+			JsonbPair &pair = out->val.object.pairs[k];
+			pair.key.type = jbvString;
+			pair.key.val.string.val = const_cast<char *>(key.str);
+			pair.key.val.string.len = static_cast<int>(key.len);
+			pair.order = k;
+			build_value(span, i, &pair.value);
+		}
+		(*i)++; /* ObjectEnd */
+		if (n > 1) {
+			JsonbPair *pairs = out->val.object.pairs;
+			if (n <= 32) /* pg_qsort swaps these 40-byte pairs bytewise: slower than this for a row's keys */
+				for (uint32 k = 1; k < n; k++) {
+					JsonbPair moving = pairs[k];
+					uint32 j = k;
+					for (; j > 0 && compare_pairs(&pairs[j - 1], &moving) > 0; j--)
+						pairs[j] = pairs[j - 1];
+					pairs[j] = moving;
+				}
+			else
+				qsort(pairs, n, sizeof(JsonbPair), compare_pairs);
+			uint32 kept = 1;
+			for (uint32 k = 1; k < n; k++)
+				if (pairs[k].key.val.string.len != pairs[kept - 1].key.val.string.len ||
+				    memcmp(pairs[k].key.val.string.val, pairs[kept - 1].key.val.string.val,
+				           pairs[k].key.val.string.len) != 0)
+					pairs[kept++] = pairs[k];
+			out->val.object.nPairs = static_cast<int>(kept);
+		}
+		return;
+	}
+	case TokenType::ArrayBegin: {
+		uint32 n = count_children(span, *i - 1);
+		out->type = jbvArray;
+		out->val.array.rawScalar = false;
+		out->val.array.nElems = static_cast<int>(n);
+		out->val.array.elems = static_cast<JsonbValue *>(palloc(sizeof(JsonbValue) * (n ? n : 1)));
+		for (uint32 k = 0; k < n; k++)
+			build_value(span, i, &out->val.array.elems[k]);
+		(*i)++; /* ArrayEnd */
+		return;
+	}
+	case TokenType::String:
+		out->type = jbvString;
+		out->val.string.val = const_cast<char *>(t.str);
+		out->val.string.len = static_cast<int>(t.len);
+		return;
+	case TokenType::Number:
+		out->type = jbvNumeric;
+		out->val.numeric = number_value(t);
+		return;
+	case TokenType::True:
+	case TokenType::False:
+		out->type = jbvBool;
+		out->val.boolean = t.type == TokenType::True;
+		return;
+	case TokenType::Null: out->type = jbvNull; return;
+	case TokenType::Key:
+	case TokenType::ObjectEnd:
+	case TokenType::ArrayEnd: break;
+	}
+	elog(ERROR, "unexpected token %d in a token stream", static_cast<int>(t.type));
+}
+
+} // namespace
 
 Jsonb *
 tokens_to_jsonb(TokenSpan span) {
-	JsonbParseState *state = nullptr;
-	JsonbValue *result = nullptr;
-	/* Which container each nesting level is, to push WJB_VALUE or WJB_ELEM. */
-	bool in_object[core::kMaxPayloadDepth * 32];
-	int depth = 0;
-
-	if (span.count == 1 && span.tokens[0].type != TokenType::ObjectBegin &&
-	    span.tokens[0].type != TokenType::ArrayBegin)
+	if (span.count == 0 ||
+	    (span.tokens[0].type != TokenType::ObjectBegin && span.tokens[0].type != TokenType::ArrayBegin))
 		elog(ERROR, "scalar jsonb documents are not built by user_upsert");
-
-	for (uint32 i = 0; i < span.count; i++) {
-		const Token &t = span.tokens[i];
-		JsonbValue v;
-		switch (t.type) {
-		case TokenType::ObjectBegin:
-		case TokenType::ArrayBegin:
-			check_stack_depth();
-			if (depth >= static_cast<int>(sizeof in_object))
-				elog(ERROR, "jsonb document too deeply nested");
-			in_object[depth++] = t.type == TokenType::ObjectBegin;
-			result = pushJsonbValue(&state, t.type == TokenType::ObjectBegin ? WJB_BEGIN_OBJECT : WJB_BEGIN_ARRAY,
-			                        nullptr);
-			continue;
-		case TokenType::ObjectEnd:
-		case TokenType::ArrayEnd:
-			depth--;
-			result = pushJsonbValue(&state, t.type == TokenType::ObjectEnd ? WJB_END_OBJECT : WJB_END_ARRAY, nullptr);
-			continue;
-		case TokenType::Key:
-			v.type = jbvString;
-			v.val.string.val = const_cast<char *>(t.str);
-			v.val.string.len = static_cast<int>(t.len);
-			result = pushJsonbValue(&state, WJB_KEY, &v);
-			continue;
-		case TokenType::String:
-			v.type = jbvString;
-			v.val.string.val = const_cast<char *>(t.str);
-			v.val.string.len = static_cast<int>(t.len);
-			break;
-		case TokenType::Number: {
-			char *text = pnstrdup(t.str, t.len);
-			v.type = jbvNumeric;
-			v.val.numeric = DatumGetNumeric(
-			    DirectFunctionCall3(numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-			break;
-		}
-		case TokenType::True:
-		case TokenType::False:
-			v.type = jbvBool;
-			v.val.boolean = t.type == TokenType::True;
-			break;
-		case TokenType::Null: v.type = jbvNull; break;
-		}
-		result = pushJsonbValue(&state, in_object[depth - 1] ? WJB_VALUE : WJB_ELEM, &v);
-	}
-	return JsonbValueToJsonb(result);
+	JsonbValue root;
+	uint32 i = 0;
+	build_value(span, &i, &root);
+	if (i != span.count)
+		elog(ERROR, "trailing tokens after a jsonb document");
+	return JsonbValueToJsonb(&root);
 }
 
 } // namespace uu::pg

@@ -13,11 +13,23 @@
 
 namespace uu::pg {
 
+/* A growing token array palloc'd in CurrentMemoryContext (zero-initialize it). */
+struct TokenBuffer {
+	core::Token *tokens;
+	uint32 count;
+	uint32 capacity;
+
+	void push(core::TokenType type, const char *str, uint32 len);
+};
+
 /*
  * Flattens `jb` into tokens palloc'd in CurrentMemoryContext. Strings point
  * into `jb`, which must outlive the tokens; numbers are numeric_out text.
  */
 core::TokenSpan jsonb_to_tokens(Jsonb *jb);
+
+/* jsonb_to_tokens() appending to `buf`. */
+void append_jsonb_tokens(TokenBuffer &buf, Jsonb *jb);
 
 /* Builds a Jsonb in CurrentMemoryContext from tokens. */
 Jsonb *tokens_to_jsonb(core::TokenSpan span);
