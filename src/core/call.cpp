@@ -15,6 +15,8 @@
 #include "core/timestamp.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string_view>
 #include <vector>
 
 #ifdef POSTGRES_H
@@ -42,6 +44,99 @@ pairs(std::uint32_t n, const IdentityRef *refs) {
 const char *
 copy_optional(const std::optional<std::string> &s, Allocator &allocator) {
 	return s ? allocator.copy(*s) : nullptr;
+}
+
+/*
+ * Answers are spliced at the token level, without a Json tree: the row's
+ * tokens are copied and the identities appended (the same document as
+ * user_document()). Output tokens point into `row` and `identities`.
+ */
+class TokenWriter {
+  public:
+	explicit TokenWriter(std::size_t expected) { tokens_.reserve(expected); }
+
+	void
+	mark(TokenType type) {
+		tokens_.push_back(Token{type, 0, nullptr});
+	}
+
+	void
+	text(TokenType type, std::string_view s) {
+		tokens_.push_back(Token{type, static_cast<std::uint32_t>(s.size()), s.data()});
+	}
+
+	void
+	copy(const Token *from, const Token *to) {
+		tokens_.insert(tokens_.end(), from, to);
+	}
+
+	TokenSpan
+	finish(Allocator &allocator) const {
+		Token *out = allocator.array<Token>(tokens_.size());
+		std::copy(tokens_.begin(), tokens_.end(), out);
+		return TokenSpan{out, static_cast<std::uint32_t>(tokens_.size())};
+	}
+
+  private:
+	std::vector<Token> tokens_;
+};
+
+/* Index just past the value that starts at tokens[i]. */
+std::uint32_t
+value_end(TokenSpan span, std::uint32_t i) {
+	int depth = 0;
+	do {
+		TokenType t = span.tokens[i].type;
+		if (t == TokenType::ObjectBegin || t == TokenType::ArrayBegin)
+			depth++;
+		else if (t == TokenType::ObjectEnd || t == TokenType::ArrayEnd)
+			depth--;
+		i++;
+	} while (depth > 0 && i < span.count);
+	return i;
+}
+
+void
+write_document(TokenWriter &out, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities) {
+	if (row.count < 2 || row.tokens[0].type != TokenType::ObjectBegin)
+		throw std::logic_error("a users row is not a JSON object");
+	out.mark(TokenType::ObjectBegin);
+	for (std::uint32_t i = 1; i + 1 < row.count;) {
+		std::string_view key(row.tokens[i].str, row.tokens[i].len);
+		std::uint32_t end = value_end(row, i + 1);
+		if (key != "wallets" && key != "external")
+			out.copy(row.tokens + i, row.tokens + end);
+		i = end;
+	}
+	std::vector<std::string_view> wallets;
+	std::vector<std::pair<std::string_view, std::string_view>> external;
+	for (std::uint32_t i = 0; i < nidentities; i++) {
+		std::string_view kind = identities[i].kind, value = identities[i].value;
+		if (kind == "wallet")
+			wallets.push_back(value);
+		else if (kind == "external") {
+			auto colon = std::min(value.find(':'), value.size());
+			external.emplace_back(value.substr(0, colon), value.substr(std::min(colon + 1, value.size())));
+		}
+	}
+	std::sort(wallets.begin(), wallets.end());
+	std::sort(external.begin(), external.end());
+	out.text(TokenType::Key, "wallets");
+	out.mark(TokenType::ArrayBegin);
+	for (auto wallet : wallets)
+		out.text(TokenType::String, wallet);
+	out.mark(TokenType::ArrayEnd);
+	/* Two subjects of one provider: the last in order wins, as Json::set() would leave it. */
+	out.text(TokenType::Key, "external");
+	out.mark(TokenType::ObjectBegin);
+	for (std::size_t i = 0; i < external.size(); i++) {
+		if (i + 1 < external.size() && external[i + 1].first == external[i].first)
+			continue;
+		out.text(TokenType::Key, external[i].first);
+		out.text(TokenType::String, external[i].second);
+	}
+	out.mark(TokenType::ObjectEnd);
+	out.mark(TokenType::ObjectEnd);
 }
 
 } // namespace
@@ -90,8 +185,9 @@ prepare_lookup(std::string_view kind, std::string_view value, Allocator &allocat
 
 TokenSpan
 document_call(TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities, Allocator &allocator) {
-	return json_to_tokens(user_document(json_from_tokens(row, kMaxStoredDepth), pairs(nidentities, identities)),
-	                      allocator);
+	TokenWriter out(row.count + nidentities + 8);
+	write_document(out, row, nidentities, identities);
+	return out.finish(allocator);
 }
 
 TokenSpan
@@ -203,6 +299,7 @@ prepare_call(TokenSpan tokens, const Config &config, Allocator &allocator) {
 		                                     allocator.copy(identities[i].value), allocator.copy(identities[i].field)};
 	call.id = payload.id ? allocator.copy(*payload.id) : nullptr;
 	call.skip_conflicts = payload.skip_conflicts;
+	call.has_observed_at = payload.observed_at.has_value();
 	return call;
 }
 
@@ -288,27 +385,46 @@ plan_call(TokenSpan tokens, const Config &config, const Lookup &lookup, Allocato
 TokenSpan
 answer_call(const WritePlan &plan, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
             Allocator &allocator) {
-	Json result = Json::object();
-	result.set("action", Json::string(plan.action));
-	result.set("user", user_document(json_from_tokens(row, kMaxStoredDepth), pairs(nidentities, identities)));
+	TokenWriter out(row.count + nidentities + plan.nmerges + 8 * plan.nskipped + 16);
+	out.mark(TokenType::ObjectBegin);
+	out.text(TokenType::Key, "action");
+	out.text(TokenType::String, plan.action);
+	out.text(TokenType::Key, "user");
+	write_document(out, row, nidentities, identities);
 	if (plan.nmerges > 0) {
-		Json merged_ids = Json::array();
+		out.text(TokenType::Key, "merged_ids");
+		out.mark(TokenType::ArrayBegin);
 		for (std::uint32_t i = 0; i < plan.nmerges; i++)
-			merged_ids.push(Json::string(plan.merges[i].loser_id));
-		result.set("merged_ids", std::move(merged_ids));
+			out.text(TokenType::String, plan.merges[i].loser_id);
+		out.mark(TokenType::ArrayEnd);
 	}
 	if (plan.report_skipped) {
-		Json skipped = Json::array();
+		out.text(TokenType::Key, "skipped");
+		out.mark(TokenType::ArrayBegin);
 		for (std::uint32_t i = 0; i < plan.nskipped; i++) {
-			Json entry = Json::object();
-			entry.set("kind", Json::string(plan.skipped[i].kind));
-			entry.set("value", Json::string(plan.skipped[i].value));
-			entry.set("reason", Json::string(plan.skipped_reasons[i]));
-			skipped.push(std::move(entry));
+			out.mark(TokenType::ObjectBegin);
+			out.text(TokenType::Key, "kind");
+			out.text(TokenType::String, plan.skipped[i].kind);
+			out.text(TokenType::Key, "value");
+			out.text(TokenType::String, plan.skipped[i].value);
+			out.text(TokenType::Key, "reason");
+			out.text(TokenType::String, plan.skipped_reasons[i]);
+			out.mark(TokenType::ObjectEnd);
 		}
-		result.set("skipped", std::move(skipped));
+		out.mark(TokenType::ArrayEnd);
 	}
-	return json_to_tokens(result, allocator);
+	out.mark(TokenType::ObjectEnd);
+	return out.finish(allocator);
+}
+
+TokenSpan
+ensure_answer(const PreparedCall &call, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
+              Allocator &allocator) {
+	if (call.has_observed_at || call.skip_conflicts)
+		return TokenSpan{nullptr, 0};
+	WritePlan unchanged{};
+	unchanged.action = action_name(Action::Unchanged);
+	return answer_call(unchanged, row, nidentities, identities, allocator);
 }
 
 } // namespace uu::core

@@ -30,6 +30,7 @@ struct PreparedCall {
 	PayloadIdentity *identities; /* in the order of DESIGN.md 4.2 */
 	const char *id;              /* normalized payload id or nullptr */
 	bool skip_conflicts;         /* "conflicts": "skip": blocked identities are skipped, not refused */
+	bool has_observed_at;        /* the payload gives "observed_at" (stale protection needs the rows) */
 };
 
 struct OwnerRecord {
@@ -98,7 +99,7 @@ IdentityRef prepare_lookup(std::string_view kind, std::string_view value, Alloca
 const char *normalize_identity_value(std::string_view kind, std::string_view value, const char *field,
                                      Allocator &allocator);
 
-/* The user document of `row` with its identities. */
+/* The user document of `row` with its identities (pointing into both, as answer_call's). */
 TokenSpan document_call(TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
                         Allocator &allocator);
 
@@ -135,7 +136,20 @@ PreparedCall prepare_call(TokenSpan payload, const Config &config, Allocator &al
 
 WritePlan plan_call(TokenSpan payload, const Config &config, const Lookup &lookup, Allocator &allocator);
 
-/* {"action": action, "user": document of row + identities, "merged_ids": [...] when merged} */
+/*
+ * user_ensure() (policy keep) when every identity it found, and its id, lead
+ * to one live user and none is blocked: plan_call's answer, "unchanged",
+ * without its parsing. An empty span when plan_call must decide (the payload
+ * gives observed_at, or "conflicts": "skip", whose answer lists skipped
+ * identities).
+ */
+TokenSpan ensure_answer(const PreparedCall &call, TokenSpan row, std::uint32_t nidentities,
+                        const IdentityRef *identities, Allocator &allocator);
+
+/*
+ * {"action": action, "user": document of row + identities, "merged_ids": [...] when merged};
+ * the answer's strings point into `row`, `identities` and `plan`, which must outlive it.
+ */
 TokenSpan answer_call(const WritePlan &plan, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
                       Allocator &allocator);
 
