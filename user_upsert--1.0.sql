@@ -32,12 +32,12 @@ CREATE TABLE user_upsert.users (
 CREATE INDEX users_merged_into_idx ON user_upsert.users (merged_into) WHERE merged_into IS NOT NULL;
 
 CREATE TABLE user_upsert.identities (
-    kind       text NOT NULL
+    kind       text COLLATE pg_catalog."C" NOT NULL
                CONSTRAINT identities_kind_check CHECK (kind OPERATOR(pg_catalog.=) 'fid'::text
                                                     OR kind OPERATOR(pg_catalog.=) 'wallet'::text
                                                     OR kind OPERATOR(pg_catalog.=) 'agent'::text
                                                     OR kind OPERATOR(pg_catalog.=) 'external'::text),
-    value      text NOT NULL,
+    value      text COLLATE pg_catalog."C" NOT NULL,
     user_id    uuid NOT NULL REFERENCES user_upsert.users (id) ON DELETE CASCADE,
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (kind, value)
@@ -56,12 +56,12 @@ CREATE INDEX merges_survivor_id_idx ON user_upsert.merges (survivor_id);
 CREATE INDEX merges_merged_id_idx ON user_upsert.merges (merged_id);
 
 CREATE TABLE user_upsert.blocked_identities (
-    kind   text NOT NULL
+    kind   text COLLATE pg_catalog."C" NOT NULL
            CONSTRAINT blocked_identities_kind_check CHECK (kind OPERATOR(pg_catalog.=) 'fid'::text
                                                         OR kind OPERATOR(pg_catalog.=) 'wallet'::text
                                                         OR kind OPERATOR(pg_catalog.=) 'agent'::text
                                                         OR kind OPERATOR(pg_catalog.=) 'external'::text),
-    value  text NOT NULL,
+    value  text COLLATE pg_catalog."C" NOT NULL,
     reason text NOT NULL DEFAULT 'blocked',
     PRIMARY KEY (kind, value)
 );
@@ -263,10 +263,13 @@ CREATE TRIGGER users_upsert_insert
     INSTEAD OF INSERT ON user_upsert.users_upsert
     FOR EACH ROW EXECUTE FUNCTION user_upsert.users_upsert_insert();
 
+-- No SET search_path here, the one exception (STYLE 8: its per-call cost is
+-- measured in bench/RESULTS.md): the hit path resolves no name at all (index
+-- probes by OID), and the creating path pins search_path itself before it
+-- runs any SQL.
 CREATE FUNCTION user_upsert.user_ensure(payload jsonb)
 RETURNS jsonb
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'user_upsert_user_ensure_1_0';
 
 COMMENT ON FUNCTION user_upsert.user_ensure(jsonb) IS

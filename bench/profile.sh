@@ -10,7 +10,8 @@
 # Usage: bash bench/profile.sh        (about a minute per path)
 # Knobs: PROFILE_CALLS (default 2000), PROFILE_PATHS (default "update unchanged
 # insert native_update plpgsql_update"; the last two are references: the native
-# INSERT ... ON CONFLICT of the benchmark and the PL/pgSQL implementation), PROFILE_USERS (default 20000), PROFILE_KEEP=DIR keeps the callgrind
+# INSERT ... ON CONFLICT of the benchmark and the PL/pgSQL implementation;
+# also ensure_hit and its reference native_select), PROFILE_USERS (default 20000), PROFILE_KEEP=DIR keeps the callgrind
 # files in DIR, PROFILE_PG_OPTIONS="-c name=value ..." extra server settings of
 # the profiled backend (to try a setting, e.g. -c plan_cache_mode=force_generic_plan),
 # BENCH_SKIP_BUILD=1 (as root: no make install).
@@ -53,6 +54,8 @@ for path in $PATHS; do
 	# Prepared statements, as pgbench -M prepared runs them: EXECUTE reuses the plan.
 	case $path in
 	update | unchanged | insert) echo 'PREPARE s(jsonb) AS SELECT user_upsert.user_upsert($1);' ;;
+	ensure_hit) echo 'PREPARE s(bigint) AS SELECT user_upsert.user_ensure(jsonb_build_object($$fid$$, $1));' ;;
+	native_select) echo 'PREPARE s(bigint) AS SELECT * FROM bench_native.users WHERE fid = $1;' ;;
 	plpgsql_update) echo 'PREPARE s(jsonb) AS SELECT bench_plpgsql.user_upsert($1);' ;;
 	native_update) echo 'PREPARE s(bigint, text) AS INSERT INTO bench_native.users AS u (fid, display_name) VALUES ($1, $2) ON CONFLICT (fid) DO UPDATE SET display_name = excluded.display_name, updated_at = now(), version = u.version + 1 RETURNING u.*;' ;;
 	esac >"$script"
@@ -65,6 +68,8 @@ for path in $PATHS; do
 		printf "EXECUTE s(%c{\"fid\": %d, \"username\": \"user%d\", \"display_name\": \"User %d\"}%c);\n", 39, f, f, f, 39 } }' ;;
 	native_update) awk -v n="$CALLS" -v u="$NUSERS" 'BEGIN { for (i = 1; i <= n; i++)
 		printf "EXECUTE s(%d, %cname %d%c);\n", 1 + (i * 7919) % u, 39, i, 39 }' ;;
+	ensure_hit | native_select) awk -v n="$CALLS" -v u="$NUSERS" 'BEGIN { for (i = 1; i <= n; i++)
+		printf "EXECUTE s(%d);\n", 1 + (i * 7919) % u }' ;;
 	*) echo "profile: unknown path $path" >&2; exit 1 ;;
 	esac >>"$script"
 	out="$CLUSTER_DIR/callgrind.$path"

@@ -24,6 +24,7 @@ extern "C" {
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -31,6 +32,7 @@ extern "C" {
 #include "utils/snapmgr.h"
 }
 
+#include "pg/direct.hpp"
 #include "pg/errors.hpp"
 #include "pg/jsonb.hpp"
 #include "pg/locking.hpp"
@@ -666,79 +668,71 @@ run_lookup(const char *kind, const char *value) {
 /*
  * user_ensure()'s read: when every identity the payload names (and its id)
  * resolves to one live user, answers from one snapshot with no lock and no
- * write; returns nullptr when the locking path must decide.
+ * write, reading through the indexes (direct.hpp); returns nullptr when the
+ * locking path must decide.
  */
 static Jsonb *
 ensure_without_locks(core::TokenSpan tokens, const core::Config &config, const core::PreparedCall &call,
-                     MemoryContext call_context, core::Allocator &allocator) {
-	core::OwnerRecord owner{};
+                     core::Allocator &allocator, Snapshot snapshot) {
+	DirectUser owner{};
 	const char *owner_id = nullptr;
 	uint32 n = call.nidentities;
 	const char **identity_owner = static_cast<const char **>(palloc0(sizeof(char *) * (n + 1)));
 	bool *identity_deleted = static_cast<bool *>(palloc0(sizeof(bool) * (n + 1)));
 
+	/* A merged or deleted user, or a row the direct reader cannot convert: the locking path resolves it. */
+	auto live = [&](DirectFetch fetched) {
+		return fetched == DirectFetch::Found && !owner.merged && !owner.deleted;
+	};
+	auto owned_by_owner = [&](const core::PayloadIdentity &identity) {
+		for (uint32 j = 0; j < owner.record.nidentities; j++)
+			if (strcmp(owner.record.identities[j].kind, identity.kind) == 0 &&
+			    strcmp(owner.record.identities[j].value, identity.value) == 0)
+				return true;
+		return false;
+	};
 	if (call.id) {
-		Datum arg = CStringGetTextDatum(call.id);
-		execute(Statement::FetchUser, &arg, " ", SPI_OK_SELECT);
-		if (SPI_processed != 1)
+		if (!live(direct_fetch_user(call.id, snapshot, owner)))
 			return nullptr;
-		bool isnull;
-		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-		if (!isnull || bool_column(0, 3)) /* merged or deleted: the locking path resolves it */
-			return nullptr;
-		read_user_row(owner);
-		owner_id = pstrdup(call.id);
+		owner_id = owner.id;
 	}
-	if (n > 0) {
-		const char **kinds = static_cast<const char **>(palloc(sizeof(char *) * n));
-		const char **values = static_cast<const char **>(palloc(sizeof(char *) * n));
-		for (uint32 i = 0; i < n; i++) {
-			kinds[i] = call.identities[i].kind;
-			values[i] = call.identities[i].value;
+	for (uint32 i = 0; i < n; i++) {
+		const core::PayloadIdentity &identity = call.identities[i];
+		if (char *blocked = direct_blocked_reason(identity.kind, identity.value, snapshot)) {
+			if (!call.skip_conflicts)
+				report_blocked(identity, blocked);
+			return nullptr;
 		}
-		Datum args[2] = {text_array(kinds, n), text_array(values, n)};
-		execute(Statement::EnsureLookup, args, "  ", SPI_OK_SELECT);
-		for (uint32 i = 0; i < n; i++) {
-			bool isnull;
-			char *blocked = text_column(static_cast<int>(i), 2, &isnull);
-			if (blocked && !call.skip_conflicts)
-				report_blocked(call.identities[i], blocked);
-			if (blocked)
-				return nullptr;
-			char *user_id = text_column(static_cast<int>(i), 3, &isnull);
-			if (!user_id)
+		if (!owner_id) {
+			DirectFetch by_mirror = direct_fetch_user_by_mirror(identity.kind, identity.value, snapshot, owner);
+			if (by_mirror != DirectFetch::Missing) {
+				if (!live(by_mirror))
+					return nullptr;
+				owner_id = identity_owner[i] = owner.id;
 				continue;
-			if (bool_column(static_cast<int>(i), 4) || bool_column(static_cast<int>(i), 5))
-				return nullptr; /* a deleted or merged owner */
-			if (owner_id && strcmp(owner_id, user_id) != 0)
-				return nullptr; /* several owners */
-			identity_owner[i] = user_id;
-			if (!owner_id) {
-				owner_id = user_id;
-				HeapTuple tuple = SPI_tuptable->vals[i];
-				TupleDesc desc = SPI_tuptable->tupdesc;
-				Jsonb *row = DatumGetJsonbPCopy(SPI_getbinval(tuple, desc, 6, &isnull));
-				Datum ids = SPI_getbinval(tuple, desc, 7, &isnull);
-				Datum *elems;
-				bool *elem_nulls;
-				int nids;
-				deconstruct_array(DatumGetArrayTypeP(ids), TEXTOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls,
-				                  &nids);
-				owner.row = jsonb_to_tokens(row);
-				owner.nidentities = static_cast<uint32>(nids);
-				owner.identities =
-				    static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * (nids ? nids : 1)));
-				for (int j = 0; j < nids; j++) {
-					char *pair = TextDatumGetCString(elems[j]);
-					char *colon = strchr(pair, ':');
-					*colon = '\0';
-					owner.identities[j] = core::IdentityRef{pair, colon + 1};
-				}
 			}
+		} else if (owned_by_owner(identity)) {
+			identity_owner[i] = owner_id;
+			continue;
 		}
+		char *user_id = direct_identity_owner(identity.kind, identity.value, snapshot);
+		if (!user_id)
+			continue;
+		if (owner_id && strcmp(owner_id, user_id) != 0)
+			return nullptr; /* several owners */
+		if (!owner_id && !live(direct_fetch_user(user_id, snapshot, owner)))
+			return nullptr;
+		owner_id = identity_owner[i] = user_id;
 	}
 	if (!owner_id)
 		return nullptr; /* nobody yet: create under locks */
+
+	core::TokenSpan answer = cxx_phase("user_ensure()", [&] {
+		return core::ensure_answer(call, owner.record.row, owner.record.nidentities, owner.record.identities,
+		                           allocator);
+	});
+	if (answer.count > 0)
+		return tokens_to_jsonb(answer);
 
 	core::Lookup lookup{};
 	lookup.identity_owner = identity_owner;
@@ -746,18 +740,16 @@ ensure_without_locks(core::TokenSpan tokens, const core::Config &config, const c
 	lookup.id_state = call.id ? core::IdState::Live : core::IdState::Absent;
 	lookup.id_owner = call.id ? owner_id : nullptr;
 	lookup.nowners = 1;
-	lookup.owners = &owner;
+	lookup.owners = &owner.record;
 	core::WritePlan plan =
 	    cxx_phase("user_ensure()", [&] { return core::plan_call(tokens, config, lookup, allocator); });
 	if (plan.write_row)
-		elog(ERROR, "user_ensure planned a write on its read-only path");
-	core::TokenSpan answer = cxx_phase("user_ensure()", [&] {
-		return core::answer_call(plan, owner.row, owner.nidentities, owner.identities, allocator);
+		return nullptr; /* the payload adds something: write under locks */
+	answer = cxx_phase("user_ensure()", [&] {
+		return core::answer_call(plan, owner.record.row, owner.record.nidentities, owner.record.identities,
+		                         allocator);
 	});
-	MemoryContext spi_context = MemoryContextSwitchTo(call_context);
-	Jsonb *result = tokens_to_jsonb(answer);
-	MemoryContextSwitchTo(spi_context);
-	return result;
+	return tokens_to_jsonb(answer);
 }
 
 Jsonb *
@@ -769,13 +761,18 @@ run_ensure(Jsonb *payload) {
 	core::TokenSpan given = jsonb_to_tokens(payload);
 	core::TokenSpan tokens = cxx_phase("user_ensure()", [&] { return core::with_policy(given, "keep", allocator); });
 	core::PreparedCall call = cxx_phase("user_ensure()", [&] { return core::prepare_call(tokens, config, allocator); });
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	Jsonb *result = ensure_without_locks(tokens, config, call, call_context, allocator);
-	SPI_finish();
+	Snapshot snapshot = begin_direct_reads();
+	Jsonb *result = ensure_without_locks(tokens, config, call, allocator, snapshot);
+	end_direct_reads(snapshot);
 	if (result)
 		return result;
-	return run_upsert(tokens_to_jsonb(tokens), "user_ensure()");
+	/* The SET search_path that user_ensure() does not declare, as fmgr_security_definer() applies it. */
+	int nest_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
+	                         0, false);
+	result = run_upsert(tokens_to_jsonb(tokens), "user_ensure()");
+	AtEOXact_GUC(true, nest_level);
+	return result;
 }
 
 static Jsonb *upsert(Jsonb *payload, const char *function_name, bool deleted_is_answer);

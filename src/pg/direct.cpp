@@ -1,0 +1,366 @@
+/*
+ * direct.cpp
+ *	  Index probes of users, identities and blocked_identities without the
+ *	  executor (see direct.hpp). The relations are found by name once per
+ *	  backend and forgotten on any relcache invalidation of them, so DROP and
+ *	  CREATE EXTENSION in one session are seen.
+ *
+ * IDENTIFICATION
+ *	  src/pg/direct.cpp
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/uuid.h"
+}
+
+#include "pg/direct.hpp"
+#include "pg/jsonb.hpp"
+
+#include <initializer_list>
+
+namespace uu::pg {
+
+namespace {
+
+/* One index and the heap columns its leading keys are, checked when the catalogue is built. */
+struct IndexOf {
+	Oid heap;
+	Oid index;
+};
+
+struct Catalogue {
+	bool valid;
+	IndexOf users_by_id;
+	IndexOf users_by_fid;
+	IndexOf users_by_agent_id;
+	IndexOf identities_by_key;
+	IndexOf identities_by_user;
+	IndexOf blocked_by_key;
+	AttrNumber users_id;
+	AttrNumber users_merged_into;
+	AttrNumber users_deleted_at;
+	AttrNumber identity_kind;
+	AttrNumber identity_value;
+	AttrNumber identity_user_id;
+	AttrNumber blocked_reason;
+};
+
+Catalogue catalogue;
+bool callback_registered = false;
+
+void
+forget_catalogue(Datum, Oid relid) {
+	const Catalogue &c = catalogue;
+	if (relid == InvalidOid || relid == c.users_by_id.heap || relid == c.users_by_id.index ||
+	    relid == c.users_by_fid.index || relid == c.users_by_agent_id.index ||
+	    relid == c.identities_by_key.heap || relid == c.identities_by_key.index ||
+	    relid == c.identities_by_user.index || relid == c.blocked_by_key.heap || relid == c.blocked_by_key.index)
+		catalogue.valid = false;
+}
+
+AttrNumber
+column_of(Oid heap, const char *table, const char *column) {
+	AttrNumber attno = get_attnum(heap, column);
+	if (attno == InvalidAttrNumber)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+		                errmsg("column \"%s\" of relation user_upsert.%s does not exist", column, table),
+		                errhint("Reinstall the extension.")));
+	return attno;
+}
+
+/* `index` of user_upsert.`table`, checked to lead with `columns` (the probes below rely on it). */
+IndexOf
+index_of(Oid ns, const char *table, const char *index, std::initializer_list<const char *> columns) {
+	IndexOf found{get_relname_relid(table, ns), get_relname_relid(index, ns)};
+	if (!OidIsValid(found.heap) || !OidIsValid(found.index))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+		                errmsg("index user_upsert.%s of table user_upsert.%s does not exist", index, table),
+		                errhint("Reinstall the extension.")));
+	Relation rel = index_open(found.index, AccessShareLock);
+	bool matches = rel->rd_index->indrelid == found.heap &&
+	               rel->rd_index->indnkeyatts >= static_cast<int>(columns.size()) && rel->rd_indpred == NIL &&
+	               rel->rd_rel->relam == BTREE_AM_OID;
+	int i = 0;
+	for (const char *column : columns)
+		matches = matches && rel->rd_index->indkey.values[i++] == column_of(found.heap, table, column);
+	index_close(rel, AccessShareLock);
+	if (!matches)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("index user_upsert.%s is not the B-tree the extension created", index),
+		                errhint("Reinstall the extension.")));
+	return found;
+}
+
+const Catalogue &
+current_catalogue() {
+	if (catalogue.valid)
+		return catalogue;
+	if (!callback_registered) {
+		CacheRegisterRelcacheCallback(forget_catalogue, (Datum) 0);
+		callback_registered = true;
+	}
+	Oid ns = get_namespace_oid("user_upsert", false);
+	Catalogue c{};
+	c.users_by_id = index_of(ns, "users", "users_pkey", {"id"});
+	c.users_by_fid = index_of(ns, "users", "users_fid_key", {"fid"});
+	c.users_by_agent_id = index_of(ns, "users", "users_agent_id_key", {"agent_id"});
+	c.identities_by_key = index_of(ns, "identities", "identities_pkey", {"kind", "value"});
+	c.identities_by_user = index_of(ns, "identities", "identities_user_id_idx", {"user_id"});
+	c.blocked_by_key = index_of(ns, "blocked_identities", "blocked_identities_pkey", {"kind", "value"});
+	c.users_id = column_of(c.users_by_id.heap, "users", "id");
+	c.users_merged_into = column_of(c.users_by_id.heap, "users", "merged_into");
+	c.users_deleted_at = column_of(c.users_by_id.heap, "users", "deleted_at");
+	c.identity_kind = column_of(c.identities_by_key.heap, "identities", "kind");
+	c.identity_value = column_of(c.identities_by_key.heap, "identities", "value");
+	c.identity_user_id = column_of(c.identities_by_key.heap, "identities", "user_id");
+	c.blocked_reason = column_of(c.blocked_by_key.heap, "blocked_identities", "reason");
+	c.valid = true;
+	catalogue = c;
+	return catalogue;
+}
+
+/*
+ * Calls visit(slot, arg) for each tuple visible to `snapshot` whose leading
+ * index columns equal `keys` (already initialized with ScanKeyInit), until it
+ * returns false. The index's own collations compare, as the executor's would.
+ */
+void
+probe(const IndexOf &where, ScanKeyData *keys, int nkeys, Snapshot snapshot,
+      bool (*visit)(TupleTableSlot *slot, void *arg), void *arg) {
+	Relation heap = table_open(where.heap, AccessShareLock);
+	Relation index = index_open(where.index, AccessShareLock);
+	for (int i = 0; i < nkeys; i++)
+		keys[i].sk_collation = index->rd_indcollation[keys[i].sk_attno - 1];
+	IndexScanDesc scan = index_beginscan(heap, index, snapshot, nkeys, 0);
+	index_rescan(scan, keys, nkeys, nullptr, 0);
+	TupleTableSlot *slot = table_slot_create(heap, nullptr);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		if (!visit(slot, arg))
+			break;
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, NoLock);
+	table_close(heap, NoLock);
+}
+
+void
+text_keys(ScanKeyData keys[2], const char *kind, const char *value) {
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(kind));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(value));
+}
+
+struct TextOut {
+	AttrNumber column;
+	char *text;
+};
+
+bool
+copy_text_column(TupleTableSlot *slot, void *arg) {
+	TextOut *out = static_cast<TextOut *>(arg);
+	bool isnull;
+	Datum d = slot_getattr(slot, out->column, &isnull);
+	out->text = isnull ? nullptr : TextDatumGetCString(d);
+	return false;
+}
+
+bool
+copy_uuid_column(TupleTableSlot *slot, void *arg) {
+	TextOut *out = static_cast<TextOut *>(arg);
+	bool isnull;
+	Datum d = slot_getattr(slot, out->column, &isnull);
+	out->text = isnull ? nullptr : DatumGetCString(DirectFunctionCall1(uuid_out, d));
+	return false;
+}
+
+/* One column of a users row as to_jsonb() spells it; false for a type it does not convert. */
+bool
+append_column(TokenBuffer &buf, Oid type, Datum value, bool isnull) {
+	using core::TokenType;
+	if (isnull) {
+		buf.push(TokenType::Null, nullptr, 0);
+		return true;
+	}
+	char *spelled = nullptr;
+	TokenType token = TokenType::String;
+	switch (type) {
+	case TEXTOID: spelled = TextDatumGetCString(value); break;
+	case UUIDOID: spelled = DatumGetCString(DirectFunctionCall1(uuid_out, value)); break;
+	case TIMESTAMPTZOID:
+	case TIMESTAMPOID:
+	case DATEOID: spelled = JsonEncodeDateTime(nullptr, value, type, nullptr); break;
+	case INT8OID:
+		spelled = static_cast<char *>(palloc(MAXINT8LEN + 1));
+		pg_lltoa(DatumGetInt64(value), spelled);
+		token = TokenType::Number;
+		break;
+	case INT4OID:
+		spelled = static_cast<char *>(palloc(MAXINT8LEN + 1));
+		pg_ltoa(DatumGetInt32(value), spelled);
+		token = TokenType::Number;
+		break;
+	case BOOLOID: buf.push(DatumGetBool(value) ? TokenType::True : TokenType::False, nullptr, 0); return true;
+	case JSONBOID: append_jsonb_tokens(buf, DatumGetJsonbPCopy(value)); return true;
+	default: return false;
+	}
+	buf.push(token, spelled, static_cast<uint32>(strlen(spelled)));
+	return true;
+}
+
+struct UserOut {
+	const Catalogue *catalogue;
+	DirectUser *user;
+	DirectFetch outcome;
+};
+
+bool
+copy_user_row(TupleTableSlot *slot, void *arg) {
+	UserOut *out = static_cast<UserOut *>(arg);
+	TupleDesc desc = slot->tts_tupleDescriptor;
+	slot_getallattrs(slot);
+	TokenBuffer buf{};
+	buf.push(core::TokenType::ObjectBegin, nullptr, 0);
+	for (int i = 0; i < desc->natts; i++) {
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		if (att->attisdropped)
+			continue;
+		const char *name = NameStr(att->attname);
+		buf.push(core::TokenType::Key, name, static_cast<uint32>(strlen(name)));
+		if (!append_column(buf, att->atttypid, slot->tts_values[i], slot->tts_isnull[i])) {
+			out->outcome = DirectFetch::Unsupported;
+			return false;
+		}
+	}
+	buf.push(core::TokenType::ObjectEnd, nullptr, 0);
+	out->user->record.row = core::TokenSpan{buf.tokens, buf.count};
+	out->user->id = DatumGetCString(DirectFunctionCall1(uuid_out, slot->tts_values[out->catalogue->users_id - 1]));
+	out->user->merged = !slot->tts_isnull[out->catalogue->users_merged_into - 1];
+	out->user->deleted = !slot->tts_isnull[out->catalogue->users_deleted_at - 1];
+	out->outcome = DirectFetch::Found;
+	return false;
+}
+
+struct IdentitiesOut {
+	const Catalogue *catalogue;
+	core::IdentityRef *identities;
+	uint32 count;
+	uint32 capacity;
+};
+
+bool
+copy_identity(TupleTableSlot *slot, void *arg) {
+	IdentitiesOut *out = static_cast<IdentitiesOut *>(arg);
+	if (out->count == out->capacity) {
+		out->capacity *= 2;
+		out->identities =
+		    static_cast<core::IdentityRef *>(repalloc(out->identities, sizeof(core::IdentityRef) * out->capacity));
+	}
+	bool isnull;
+	char *kind = TextDatumGetCString(slot_getattr(slot, out->catalogue->identity_kind, &isnull));
+	char *value = TextDatumGetCString(slot_getattr(slot, out->catalogue->identity_value, &isnull));
+	out->identities[out->count++] = core::IdentityRef{kind, value};
+	return true;
+}
+
+} // namespace
+
+Snapshot
+begin_direct_reads() {
+	/* As SPI runs a VOLATILE function's statement: see this command's own earlier writes. */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	return GetActiveSnapshot();
+}
+
+void
+end_direct_reads(Snapshot snapshot) {
+	Assert(snapshot == GetActiveSnapshot());
+	(void) snapshot;
+	PopActiveSnapshot();
+}
+
+char *
+direct_identity_owner(const char *kind, const char *value, Snapshot snapshot) {
+	const Catalogue &c = current_catalogue();
+	ScanKeyData keys[2];
+	text_keys(keys, kind, value);
+	TextOut out{c.identity_user_id, nullptr};
+	probe(c.identities_by_key, keys, 2, snapshot, copy_uuid_column, &out);
+	return out.text;
+}
+
+char *
+direct_blocked_reason(const char *kind, const char *value, Snapshot snapshot) {
+	const Catalogue &c = current_catalogue();
+	ScanKeyData keys[2];
+	text_keys(keys, kind, value);
+	TextOut out{c.blocked_reason, nullptr};
+	probe(c.blocked_by_key, keys, 2, snapshot, copy_text_column, &out);
+	return out.text;
+}
+
+namespace {
+
+/* The users row `key` finds in `where`, with its identities. */
+DirectFetch
+fetch_user(const Catalogue &c, const IndexOf &where, ScanKeyData *key, Snapshot snapshot, DirectUser &user) {
+	UserOut out{&c, &user, DirectFetch::Missing};
+	probe(where, key, 1, snapshot, copy_user_row, &out);
+	if (out.outcome != DirectFetch::Found)
+		return out.outcome;
+
+	ScanKeyData by_user;
+	ScanKeyInit(&by_user, 1, BTEqualStrategyNumber, F_UUID_EQ, DirectFunctionCall1(uuid_in, CStringGetDatum(user.id)));
+	IdentitiesOut identities{&c, static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * 4)), 0, 4};
+	probe(c.identities_by_user, &by_user, 1, snapshot, copy_identity, &identities);
+	user.record.nidentities = identities.count;
+	user.record.identities = identities.identities;
+	return DirectFetch::Found;
+}
+
+} // namespace
+
+DirectFetch
+direct_fetch_user(const char *id, Snapshot snapshot, DirectUser &user) {
+	const Catalogue &c = current_catalogue();
+	ScanKeyData key;
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, DirectFunctionCall1(uuid_in, CStringGetDatum(id)));
+	return fetch_user(c, c.users_by_id, &key, snapshot, user);
+}
+
+DirectFetch
+direct_fetch_user_by_mirror(const char *kind, const char *value, Snapshot snapshot, DirectUser &user) {
+	const Catalogue &c = current_catalogue();
+	ScanKeyData key;
+	if (strcmp(kind, "fid") == 0) {
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+		            DirectFunctionCall1(int8in, CStringGetDatum(value)));
+		return fetch_user(c, c.users_by_fid, &key, snapshot, user);
+	}
+	if (strcmp(kind, "agent") == 0) {
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(value));
+		return fetch_user(c, c.users_by_agent_id, &key, snapshot, user);
+	}
+	return DirectFetch::Missing;
+}
+
+} // namespace uu::pg

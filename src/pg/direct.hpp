@@ -1,0 +1,61 @@
+/*
+ * direct.hpp
+ *	  Lock-free reads of the extension's tables straight through their
+ *	  indexes (index_beginscan, as amcheck and the catalog code read), without
+ *	  the executor: the read-only paths (user_ensure() when the user exists,
+ *	  user_lookup()) pay one B-tree probe per key instead of one SPI statement.
+ *	  Every read is under the snapshot the caller passes and takes only
+ *	  AccessShareLock on the relations, as a plain SELECT does. Include after
+ *	  postgres.h; every function can ereport.
+ *
+ * IDENTIFICATION
+ *	  src/pg/direct.hpp
+ */
+#pragma once
+
+#include "core/call.hpp"
+
+extern "C" {
+#include "utils/snapshot.h"
+}
+
+namespace uu::pg {
+
+/* A snapshot for a run of direct reads: what SPI would give a VOLATILE function's next statement. */
+Snapshot begin_direct_reads();
+void end_direct_reads(Snapshot snapshot);
+
+/* The user linked to (kind, value), as uuid text, or nullptr. */
+char *direct_identity_owner(const char *kind, const char *value, Snapshot snapshot);
+
+/* The reason (kind, value) is in blocked_identities, or nullptr. */
+char *direct_blocked_reason(const char *kind, const char *value, Snapshot snapshot);
+
+enum class DirectFetch {
+	Missing,     /* no such user */
+	Found,       /* record filled */
+	Unsupported, /* a column of a type the direct reader does not convert: use SQL */
+};
+
+/*
+ * The users row `id` as to_jsonb() gives it, with its identities (the shape
+ * FetchUser gives), and whether it is merged or deleted.
+ */
+struct DirectUser {
+	char *id;
+	core::OwnerRecord record;
+	bool merged;
+	bool deleted;
+};
+DirectFetch direct_fetch_user(const char *id, Snapshot snapshot, DirectUser &user);
+
+/*
+ * The user whose mirror column (fid, agent_id) holds the identity `value`:
+ * one probe of that column's unique index instead of two. Missing for other
+ * kinds and when no row holds it (the identities row decides then). The
+ * mirrors are written in the same transaction as the identities rows, so one
+ * snapshot sees both or neither; user_verify() reports a mirror that differs.
+ */
+DirectFetch direct_fetch_user_by_mirror(const char *kind, const char *value, Snapshot snapshot, DirectUser &user);
+
+} // namespace uu::pg
