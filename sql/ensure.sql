@@ -124,3 +124,6 @@ RESET search_path;
 DROP TABLE public.identities, public.users;
 DROP FUNCTION public.uuid_out(uuid);
 SELECT * FROM user_upsert.user_verify();
+SET client_min_messages = warning;
+DROP EXTENSION user_upsert CASCADE;
+RESET client_min_messages;

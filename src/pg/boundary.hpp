@@ -61,4 +61,35 @@ cxx_phase(const char *function, F &&work) -> decltype(work()) {
 	return result;
 }
 
+/*
+ * cxx_phase() for work whose refusal (a core::Error) the caller handles by
+ * taking another path: returns false then, reporting nothing. Any other
+ * failure is reported as cxx_phase() reports it.
+ */
+template <typename F>
+bool
+cxx_phase_unless_refused(const char *function, F &&work, decltype(work()) *result) {
+	static_assert(std::is_trivially_destructible_v<decltype(work())>,
+	              "data leaving a C++ phase must survive a longjmp: make it POD");
+	bool failed = false;
+	try {
+		*result = work();
+		return true;
+	} catch (const core::Error &) {
+		return false;
+	} catch (const std::bad_alloc &) {
+		capture_out_of_memory();
+		failed = true;
+	} catch (const std::exception &e) {
+		capture_internal_error(e.what());
+		failed = true;
+	} catch (...) {
+		capture_internal_error("unknown exception");
+		failed = true;
+	}
+	if (failed)
+		report_captured_error(function);
+	return false;
+}
+
 } // namespace uu::pg

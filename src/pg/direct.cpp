@@ -29,6 +29,7 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/typcache.h"
 #include "utils/uuid.h"
 }
 
@@ -191,6 +192,22 @@ copy_uuid_column(TupleTableSlot *slot, void *arg) {
 	return false;
 }
 
+bool
+is_convertible_type(Oid type) {
+	switch (type) {
+	case TEXTOID:
+	case UUIDOID:
+	case TIMESTAMPTZOID:
+	case TIMESTAMPOID:
+	case DATEOID:
+	case INT8OID:
+	case INT4OID:
+	case BOOLOID:
+	case JSONBOID: return true;
+	default: return false;
+	}
+}
+
 /* One column of a users row as to_jsonb() spells it; false for a type it does not convert. */
 bool
 append_column(TokenBuffer &buf, Oid type, Datum value, bool isnull) {
@@ -231,11 +248,9 @@ struct UserOut {
 	DirectFetch outcome;
 };
 
+/* A row's columns as to_jsonb() spells the row; false for a column type append_column() does not know. */
 bool
-copy_user_row(TupleTableSlot *slot, void *arg) {
-	UserOut *out = static_cast<UserOut *>(arg);
-	TupleDesc desc = slot->tts_tupleDescriptor;
-	slot_getallattrs(slot);
+row_tokens(TupleDesc desc, const Datum *values, const bool *nulls, core::TokenSpan *out) {
 	TokenBuffer buf{};
 	buf.push(core::TokenType::ObjectBegin, nullptr, 0);
 	for (int i = 0; i < desc->natts; i++) {
@@ -244,13 +259,22 @@ copy_user_row(TupleTableSlot *slot, void *arg) {
 			continue;
 		const char *name = NameStr(att->attname);
 		buf.push(core::TokenType::Key, name, static_cast<uint32>(strlen(name)));
-		if (!append_column(buf, att->atttypid, slot->tts_values[i], slot->tts_isnull[i])) {
-			out->outcome = DirectFetch::Unsupported;
+		if (!append_column(buf, att->atttypid, values[i], nulls[i]))
 			return false;
-		}
 	}
 	buf.push(core::TokenType::ObjectEnd, nullptr, 0);
-	out->user->record.row = core::TokenSpan{buf.tokens, buf.count};
+	*out = core::TokenSpan{buf.tokens, buf.count};
+	return true;
+}
+
+bool
+copy_user_row(TupleTableSlot *slot, void *arg) {
+	UserOut *out = static_cast<UserOut *>(arg);
+	slot_getallattrs(slot);
+	if (!row_tokens(slot->tts_tupleDescriptor, slot->tts_values, slot->tts_isnull, &out->user->record.row)) {
+		out->outcome = DirectFetch::Unsupported;
+		return false;
+	}
 	out->user->id = DatumGetCString(DirectFunctionCall1(uuid_out, slot->tts_values[out->catalogue->users_id - 1]));
 	out->user->merged = !slot->tts_isnull[out->catalogue->users_merged_into - 1];
 	out->user->deleted = !slot->tts_isnull[out->catalogue->users_deleted_at - 1];
@@ -361,6 +385,36 @@ direct_fetch_user_by_mirror(const char *kind, const char *value, Snapshot snapsh
 		return fetch_user(c, c.users_by_agent_id, &key, snapshot, user);
 	}
 	return DirectFetch::Missing;
+}
+
+bool
+composite_row_tokens(Datum composite, core::TokenSpan *out) {
+	HeapTupleHeader header = DatumGetHeapTupleHeader(composite);
+	TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(header), HeapTupleHeaderGetTypMod(header));
+	HeapTupleData tuple;
+	tuple.t_len = HeapTupleHeaderGetDatumLength(header);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = header;
+	Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * (desc->natts + 1)));
+	bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * (desc->natts + 1)));
+	heap_deform_tuple(&tuple, desc, values, nulls);
+	bool converted = row_tokens(desc, values, nulls, out);
+	ReleaseTupleDesc(desc);
+	return converted;
+}
+
+bool
+users_columns_convertible() {
+	Relation users = table_open(current_catalogue().users_by_id.heap, AccessShareLock);
+	TupleDesc desc = RelationGetDescr(users);
+	bool convertible = true;
+	for (int i = 0; i < desc->natts && convertible; i++) {
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		convertible = att->attisdropped || is_convertible_type(att->atttypid);
+	}
+	table_close(users, NoLock);
+	return convertible;
 }
 
 } // namespace uu::pg

@@ -58,4 +58,14 @@ DirectFetch direct_fetch_user(const char *id, Snapshot snapshot, DirectUser &use
  */
 DirectFetch direct_fetch_user_by_mirror(const char *kind, const char *value, Snapshot snapshot, DirectUser &user);
 
+/*
+ * A users row given as a composite datum (a query's "u" column) as to_jsonb()
+ * spells it, without to_jsonb()'s per-column type lookups; false when a
+ * column's type is not one the direct reader converts.
+ */
+bool composite_row_tokens(Datum composite, core::TokenSpan *out);
+
+/* Every column of users is of a type composite_row_tokens() converts. */
+bool users_columns_convertible();
+
 } // namespace uu::pg

@@ -50,6 +50,16 @@
  *	  the row the statement itself locked, and merge-mode triggers give back
  *	  their I locks before they call user_upsert().
  *
+ *	  Batches: user_upsert_many() holds the rows it wrote until its transaction
+ *	  ends, so it is not "holding nothing" when a later element waits for a
+ *	  row. Two batches could wait for each other's rows; so a batch first
+ *	  takes the batch turn (advisory field4 = 5, exclusive, until its
+ *	  transaction ends): one batch runs at a time per database, and single
+ *	  calls, which hold nothing when they wait, cannot close a cycle with it.
+ *	  Its identity locks are given back after each chunk of elements (see
+ *	  announce_batch() in locking.hpp), so single calls are not held up for
+ *	  the length of the batch.
+ *
  *	  Limit: a transaction that calls user_upsert() several times keeps the
  *	  locks of its earlier calls until it ends, so a later call is no longer
  *	  "holding nothing" in rule 3; a cycle with another such transaction is
@@ -133,7 +143,17 @@ set_batch_tag(LOCKTAG *tag) {
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, 0, 0, kBatchLockSpace);
 }
 
+/* Advisory field4 of the batch turn: one user_upsert_many() at a time. */
+constexpr uint16 kBatchTurnSpace = 5;
+
 } // namespace
+
+void
+take_batch_turn() {
+	LOCKTAG tag;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, kBatchTurnSpace);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
 
 void
 announce_batch() {

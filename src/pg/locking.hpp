@@ -34,6 +34,12 @@ void release_identities_since(LockMark mark);
  * announced until it commits).
  */
 void announce_batch();
+
+/*
+ * Waits for, then holds until the transaction ends, the batch turn: one
+ * user_upsert_many() at a time per database (see locking.cpp, "Batches").
+ */
+void take_batch_turn();
 bool batch_running_elsewhere();
 
 /*

@@ -63,8 +63,11 @@ Jsonb *run_upsert(Jsonb *payload, const char *function_name);
 /* ereport UU002 for a blocked identity. */
 [[noreturn]] void report_blocked(const core::PayloadIdentity &identity, const char *reason);
 
-/* Row 0 of a FetchUser result. */
-void read_user_row(core::OwnerRecord &record);
+/*
+ * Row `row_number` of a FetchUser-shaped result into `record`: the to_jsonb()
+ * row in column `first_column`, the "kind:value" identities three columns on.
+ */
+void read_user_row(core::OwnerRecord &record, int row_number = 0, int first_column = 1);
 
 /* Waits until user `id`'s row lock is free, holding nothing afterwards (rule 3 of locking.cpp). */
 void wait_for_user_row(const char *id);
@@ -89,15 +92,29 @@ ErrorData *in_subtransaction(bool (*fn)(void *), void *arg);
 /*
  * Runs fn(arg) in a subtransaction; returns false (everything rolled back)
  * when it lost a race to a user_upsert_many() batch that released its
- * identity locks early: a unique violation, or identities linked meanwhile.
- * Any other error is re-thrown.
+ * identity locks early: a unique violation, or identities linked meanwhile
+ * (or, outside a batch, a deadlock the detector broke while the write
+ * waited on a batch's key). Any other error is re-thrown.
  */
 bool writes_or_lost_race(void (*fn)(void *), void *arg);
 
 /* Set when LinkIdentities found an identity linked by someone else. */
 extern bool link_race_detected;
 
+/* True while user_upsert_many() runs in this backend (it holds the rows it wrote: see many.cpp). */
+bool batch_call_running();
+
 /* True while the extension writes its own tables: the triggers then stand aside. */
 bool extension_is_writing();
+
+/*
+ * SET search_path = pg_catalog, pg_temp until unpin_search_path(), as
+ * fmgr_security_definer() applies a function's SET clause: for the functions
+ * that declare none because their hot path resolves no name (user_ensure(),
+ * the triggers standing aside), before they run any SQL. An error unwinds it
+ * with the (sub)transaction.
+ */
+int pin_search_path();
+void unpin_search_path(int nest_level);
 
 } // namespace uu::pg

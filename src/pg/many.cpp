@@ -1,21 +1,31 @@
 /*
  * many.cpp
- *	  user_upsert_many(payloads jsonb) returns setof jsonb: one user_upsert()
- *	  per array element, in order, each in its own subtransaction so that a
- *	  bad element yields its error object and the others still apply.
+ *	  user_upsert_many(payloads jsonb) returns setof jsonb: one result per
+ *	  element, in order, as one user_upsert() per element would give.
  *
- *	  Locks: each element takes and then releases its identity locks (see
+ *	  Elements are read into chunks of up to 256 elements or about 256
+ *	  identity locks; bulk.cpp decides what it can of a chunk set-wise and
+ *	  the rest go one by one (run_one: user_upsert() in a subtransaction, so
+ *	  a bad element yields its error object and the others still apply; a
+ *	  lost race is decided again).
+ *
+ *	  Locks: a chunk gives its identity locks back when it is done (see
  *	  announce_batch() in locking.hpp), so a batch of any size holds a bounded
  *	  number of lock-table entries and blocks only calls on the users it
- *	  wrote (their row locks stay until commit). An element that loses a race
- *	  (a unique violation, or an identity linked meanwhile) is decided again.
+ *	  wrote (their row locks stay until commit). Batches take turns
+ *	  (take_batch_turn()); should a wait of the batch still end in a deadlock
+ *	  PostgreSQL's detector breaks (a transaction that holds rows of earlier
+ *	  statements), the whole batch rolls back, freeing its rows, and runs
+ *	  again.
  *
- *	  Memory: each element runs in a context reset after it; results go to
- *	  the materialized tuplestore.
+ *	  Memory: each chunk runs in a context reset after it; results go to the
+ *	  materialized tuplestore.
  *
  * IDENTIFICATION
  *	  src/pg/many.cpp
  */
+#include "core/call.hpp"
+
 extern "C" {
 #include "postgres.h"
 
@@ -34,7 +44,11 @@ extern "C" {
 #include "utils/tuplestore.h"
 }
 
+#include "pg/boundary.hpp"
+#include "pg/bulk.hpp"
 #include "pg/errors.hpp"
+#include "pg/guc.hpp"
+#include "pg/jsonb.hpp"
 #include "pg/locking.hpp"
 #include "pg/lookups.hpp"
 
@@ -101,6 +115,106 @@ run_element(Element *e) {
 	return Outcome::Failed;
 }
 
+/* One element by the per-element path, its lost races decided again. */
+Jsonb *
+run_one(Jsonb *payload, int64 ordinal) {
+	Element e{payload, ordinal, nullptr};
+	for (int attempt = 0;; attempt++) {
+		LockMark mark = identity_locks_mark();
+		Outcome outcome = run_element(&e);
+		release_identities_since(mark);
+		if (outcome != Outcome::LostRace)
+			return e.result;
+		if (attempt >= 100)
+			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			                errmsg("element %ld of user_upsert_many() lost 100 races", static_cast<long>(ordinal)),
+			                errhint("Retry the transaction.")));
+	}
+}
+
+/* Elements decided together (bulk.cpp), and the identity locks one chunk may hold. */
+constexpr uint32 kChunkElements = 256;
+constexpr uint32 kChunkLockKeys = 256;
+
+/*
+ * Every element of the batch, chunk by chunk (bulk.cpp), the deferred ones
+ * one by one after their chunk; results go to the tuplestore in order.
+ */
+struct BatchRun {
+	Jsonb *payloads;
+	ReturnSetInfo *rsinfo;
+	MemoryContext chunk_context;
+	int64 elements;
+	int64 in_chunks; /* decided set-wise */
+};
+
+bool
+apply_batch(void *arg) {
+	BatchRun *run = static_cast<BatchRun *>(arg);
+	ReturnSetInfo *rsinfo = run->rsinfo;
+	MemoryContext chunk_context = run->chunk_context;
+	MemoryContext outer = CurrentMemoryContext;
+	BulkElement *chunk = static_cast<BulkElement *>(palloc(sizeof(BulkElement) * kChunkElements));
+	uint32 nchunk = 0, chunk_keys = 0;
+	const core::Config config = current_config();
+	core::Allocator allocator = palloc_allocator(chunk_context);
+
+	auto flush = [&]() {
+		MemoryContextSwitchTo(chunk_context);
+		run_chunk(chunk, nchunk);
+		for (uint32 i = 0; i < nchunk; i++) {
+			BulkElement &e = chunk[i];
+			run->elements++;
+			if (e.state == BulkState::Planned)
+				run->in_chunks++;
+			else
+				e.result = run_one(e.payload, e.ordinal);
+			Datum value = JsonbPGetDatum(e.result);
+			bool isnull = false;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+		}
+		MemoryContextSwitchTo(outer);
+		MemoryContextReset(chunk_context);
+		nchunk = chunk_keys = 0;
+	};
+
+	JsonbIterator *it = JsonbIteratorInit(&run->payloads->root);
+	JsonbValue v;
+	JsonbIteratorToken token;
+	int64 ordinal = 0;
+	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
+		if (token != WJB_ELEM)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		ordinal++;
+		MemoryContextSwitchTo(chunk_context);
+		BulkElement e{};
+		e.ordinal = ordinal;
+		e.payload = JsonbValueToJsonb(&v);
+		e.tokens = jsonb_to_tokens(e.payload);
+		e.prepared = cxx_phase_unless_refused(
+		    "user_upsert_many()", [&] { return core::prepare_call(e.tokens, config, allocator); }, &e.call);
+		MemoryContextSwitchTo(outer);
+		chunk[nchunk++] = e;
+		chunk_keys += e.prepared ? e.call.nlocks : 0;
+		/* A chunk holds about kChunkLockKeys identity locks at once (its last element may add its own). */
+		if (nchunk == kChunkElements || chunk_keys >= kChunkLockKeys)
+			flush();
+	}
+	if (nchunk > 0)
+		flush();
+	return true;
+}
+
+/*
+ * Nesting depth of user_upsert_many() calls in this backend. While one runs,
+ * a deadlock PostgreSQL's detector breaks in one of its waits is not a lost
+ * race to retry in place: the batch holds the rows it wrote, which the other
+ * side waits for, so the whole batch rolls back (freeing them) and runs again.
+ */
+int batch_depth = 0;
+constexpr int kMaxBatchRestarts = 100;
+
 } // namespace
 
 Datum
@@ -124,41 +238,44 @@ upsert_many(FunctionCallInfo fcinfo) {
 		rsinfo->returnMode = SFRM_Materialize;
 		MemoryContextSwitchTo(per_query);
 	}
+	take_batch_turn();
 	announce_batch();
 
-	MemoryContext element_context =
-	    AllocSetContextCreate(CurrentMemoryContext, "user_upsert_many element", ALLOCSET_DEFAULT_SIZES);
-	MemoryContext outer = CurrentMemoryContext;
-	JsonbIterator *it = JsonbIteratorInit(&payloads->root);
-	JsonbValue v;
-	JsonbIteratorToken token;
-	int64 ordinal = 0;
-	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
-		if (token != WJB_ELEM)
-			continue;
-		CHECK_FOR_INTERRUPTS();
-		ordinal++;
-		MemoryContextSwitchTo(element_context);
-		Element e{JsonbValueToJsonb(&v), ordinal, nullptr};
+	BatchRun run{payloads, rsinfo,
+	             AllocSetContextCreate(CurrentMemoryContext, "user_upsert_many chunk", ALLOCSET_DEFAULT_SIZES), 0, 0};
+	batch_depth++;
+	PG_TRY();
+	{
 		for (int attempt = 0;; attempt++) {
 			LockMark mark = identity_locks_mark();
-			Outcome outcome = run_element(&e);
-			release_identities_since(mark);
-			if (outcome != Outcome::LostRace)
+			ErrorData *error = in_subtransaction(apply_batch, &run);
+			if (error == nullptr)
 				break;
-			if (attempt >= 100)
-				ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				                errmsg("element %ld of user_upsert_many() lost 100 races", static_cast<long>(ordinal)),
-				                errhint("Retry the transaction.")));
+			release_identities_since(mark);
+			if (error->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED || attempt >= kMaxBatchRestarts)
+				ReThrowError(error);
+			tuplestore_clear(rsinfo->setResult);
+			MemoryContextReset(run.chunk_context);
+			run.elements = run.in_chunks = 0;
 		}
-		Datum value = JsonbPGetDatum(e.result);
-		bool isnull = false;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
-		MemoryContextSwitchTo(outer);
-		MemoryContextReset(element_context);
 	}
-	MemoryContextDelete(element_context);
+	PG_CATCH();
+	{
+		batch_depth--;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	batch_depth--;
+	MemoryContextDelete(run.chunk_context);
+	ereport(DEBUG1, (errmsg_internal("user_upsert_many: " INT64_FORMAT " of " INT64_FORMAT
+	                                 " elements decided set-wise, the others one by one",
+	                                 run.in_chunks, run.elements)));
 	return (Datum) 0;
+}
+
+bool
+batch_call_running() {
+	return batch_depth > 0;
 }
 
 } // namespace uu::pg

@@ -217,6 +217,54 @@ constexpr StatementText kStatements[] = {
      "   FOR UPDATE OF i",
      1,
      {TEXTOID}},
+    /*
+     * BulkLockUsers($1 ids text[]): id, the row as a composite, merged, deleted, for each row it could
+     * lock (at its newest version); their identities are read by the next statement, whose snapshot
+     * is taken while the locks are held.
+     */
+    {Statement::BulkLockUsers,
+     "SELECT u.id::pg_catalog.text, u, u.merged_into IS NOT NULL, u.deleted_at IS NOT NULL "
+     "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.uuid[]) "
+     "   FOR UPDATE OF u SKIP LOCKED",
+     1,
+     {TEXTARRAYOID}},
+    /* BulkInsertUsers($1 ids, $2 kinds, $3 fids, ... $11 observed_at: InsertUser's columns as arrays) */
+    {Statement::BulkInsertUsers,
+     "INSERT INTO user_upsert.users AS u (id, kind, fid, primary_address, agent_id, email, username, "
+     "       display_name, avatar_url, attrs, observed_at, created_at, updated_at, version) "
+     "SELECT v.id::pg_catalog.uuid, v.kind, v.fid, v.primary_address, v.agent_id, v.email, v.username, "
+     "       v.display_name, v.avatar_url, v.attrs, v.observed_at, pg_catalog.now(), pg_catalog.now(), 1 "
+     "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11)) AS v(id, kind, fid, primary_address, agent_id, email, username, display_name, avatar_url, attrs, observed_at) "
+     "RETURNING u, u.id::pg_catalog.text",
+     11,
+     {TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+      TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, TIMESTAMPTZARRAYOID}},
+    /* BulkUpdateUsers: the same arrays, ids of existing users */
+    {Statement::BulkUpdateUsers,
+     "UPDATE user_upsert.users AS u SET kind = v.kind, fid = v.fid, primary_address = v.primary_address, "
+     "       agent_id = v.agent_id, email = v.email, username = v.username, display_name = v.display_name, "
+     "       avatar_url = v.avatar_url, attrs = v.attrs, observed_at = v.observed_at, "
+     "       updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
+     "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11)) AS v(id, kind, fid, primary_address, agent_id, email, username, display_name, avatar_url, attrs, observed_at) "
+     " WHERE u.id OPERATOR(pg_catalog.=) v.id::pg_catalog.uuid "
+     "RETURNING u, u.id::pg_catalog.text",
+     11,
+     {TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+      TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, TIMESTAMPTZARRAYOID}},
+    /* BulkLinkIdentities($1 kinds, $2 values, $3 user ids): one owner per identity, created now() */
+    {Statement::BulkLinkIdentities,
+     "INSERT INTO user_upsert.identities (kind, value, user_id, created_at) "
+     "SELECT k.kind, k.value, k.user_id::pg_catalog.uuid, pg_catalog.now() "
+     "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS k(kind, value, user_id) "
+     "    ON CONFLICT DO NOTHING",
+     3,
+     {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID}},
+    /* BulkUserIdentities($1 ids text[]): user id, kind, value of every identity of those users */
+    {Statement::BulkUserIdentities,
+     "SELECT i.user_id::pg_catalog.text, i.kind, i.value FROM user_upsert.identities i "
+     " WHERE i.user_id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.uuid[])",
+     1,
+     {TEXTARRAYOID}},
 };
 static_assert(sizeof kStatements / sizeof kStatements[0] == static_cast<size_t>(Statement::Count_),
               "one SQL text per Statement");

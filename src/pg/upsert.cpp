@@ -68,6 +68,19 @@ as_extension_write(void (*fn)(void *), void *arg) {
 	extension_write_depth--;
 }
 
+int
+pin_search_path() {
+	int nest_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
+	                         0, false);
+	return nest_level;
+}
+
+void
+unpin_search_path(int nest_level) {
+	AtEOXact_GUC(true, nest_level);
+}
+
 /* Back-offs after which a call gives up; each one means another transaction made progress. */
 constexpr int kMaxAttempts = 1000;
 
@@ -198,14 +211,14 @@ compare_ids(const void *a, const void *b) {
 	return strcmp(*static_cast<char *const *>(a), *static_cast<char *const *>(b));
 }
 
-/* Row 0 of a LockUser / FetchUser result into `record`. */
+/* Row `row` of a LockUser / FetchUser result (its columns from `first_column` on) into `record`. */
 void
-read_user_row(core::OwnerRecord &record) {
+read_user_row(core::OwnerRecord &record, int row_number, int first_column) {
 	bool isnull;
-	HeapTuple tuple = SPI_tuptable->vals[0];
+	HeapTuple tuple = SPI_tuptable->vals[row_number];
 	TupleDesc desc = SPI_tuptable->tupdesc;
-	Jsonb *row = DatumGetJsonbPCopy(SPI_getbinval(tuple, desc, 1, &isnull));
-	Datum identities = SPI_getbinval(tuple, desc, 4, &isnull);
+	Jsonb *row = DatumGetJsonbPCopy(SPI_getbinval(tuple, desc, first_column, &isnull));
+	Datum identities = SPI_getbinval(tuple, desc, first_column + 3, &isnull);
 	Datum *elems;
 	bool *elem_nulls;
 	int n;
@@ -285,18 +298,36 @@ wait_for_identities_then_give_back(void *id) {
 
 } // namespace
 
+namespace {
+
+/*
+ * A back-off wait that PostgreSQL's deadlock detector ended: the caller held
+ * nothing but its place in the row's lock queue, so it just starts again
+ * (the others in the cycle go on). Inside user_upsert_many(), which holds
+ * the rows it wrote, the error goes up to the batch, which rolls back and
+ * starts again (many.cpp).
+ */
+void
+rethrow_unless_broken_wait(ErrorData *error) {
+	if (error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED && !batch_call_running())
+		return;
+	ReThrowError(error);
+}
+
+} // namespace
+
 /* Waits until `id` is free, holding nothing afterwards (rule 3 of locking.cpp). */
 void
 wait_for_user_row(const char *id) {
 	if (ErrorData *error = in_subtransaction(wait_then_give_back, const_cast<char *>(id)))
-		ReThrowError(error);
+		rethrow_unless_broken_wait(error);
 }
 
 /* Waits until the identities rows of user `id` are free, holding nothing afterwards. */
 void
 wait_for_identity_rows(const char *id) {
 	if (ErrorData *error = in_subtransaction(wait_for_identities_then_give_back, const_cast<char *>(id)))
-		ReThrowError(error);
+		rethrow_unless_broken_wait(error);
 }
 
 namespace {
@@ -592,7 +623,13 @@ bool
 writes_or_lost_race(void (*fn)(void *), void *arg) {
 	RacingWrite write{fn, arg};
 	ErrorData *error = in_subtransaction(write_as_extension, &write);
-	if (error && error->sqlerrcode != ERRCODE_UNIQUE_VIOLATION && !link_race_detected)
+	/*
+	 * A write waiting on a batch's uncommitted key while holding identity
+	 * locks the batch waits for is a cycle the detector breaks: outside a
+	 * batch that is a lost race too (decided again); inside, the batch starts over.
+	 */
+	bool broken_wait = error && error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED && !batch_call_running();
+	if (error && error->sqlerrcode != ERRCODE_UNIQUE_VIOLATION && !link_race_detected && !broken_wait)
 		ReThrowError(error);
 	return error == nullptr;
 }
@@ -766,12 +803,9 @@ run_ensure(Jsonb *payload) {
 	end_direct_reads(snapshot);
 	if (result)
 		return result;
-	/* The SET search_path that user_ensure() does not declare, as fmgr_security_definer() applies it. */
-	int nest_level = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
-	                         0, false);
+	int nest_level = pin_search_path();
 	result = run_upsert(tokens_to_jsonb(tokens), "user_ensure()");
-	AtEOXact_GUC(true, nest_level);
+	unpin_search_path(nest_level);
 	return result;
 }
 

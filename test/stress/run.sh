@@ -87,7 +87,7 @@ psql_ -c 'CREATE EXTENSION user_upsert' -f "$here/setup.sql"
 # Scripts of the main run, with weights.
 scripts=(
 	fid.sql@4 wallet.sql@4 register.sql@4 agent.sql@3 external.sql@3 pair.sql@2
-	observed.sql@2 keep_id.sql@2 clear.sql@1 blocked.sql@1 repeatable_read.sql@2
+	observed.sql@2 keep_id.sql@2 clear.sql@1 blocked.sql@1 repeatable_read.sql@2 many.sql@2
 )
 if [ "$direct" = 1 ]; then
 	scripts+=(direct_link.sql@3 direct_update.sql@3)

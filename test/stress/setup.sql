@@ -62,6 +62,54 @@ BEGIN
     RETURN r->>'action';
 END $$;
 
+-- user_upsert_many(): each element's outcome is recorded as one call of
+-- `script`; an element's error object may only carry UU001 or UU002 (any other
+-- SQLSTATE fails the run, like an uncaught error of stress.try).
+CREATE FUNCTION stress.try_many(script text, payloads jsonb) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    r jsonb;
+    n bigint := 0;
+BEGIN
+    FOR r IN SELECT * FROM user_upsert.user_upsert_many(payloads) LOOP
+        n := n + 1;
+        IF (r->>'ordinal')::bigint IS DISTINCT FROM n THEN
+            RAISE EXCEPTION 'user_upsert_many answered ordinal % at position %', r->>'ordinal', n;
+        END IF;
+        IF r ? 'error' THEN
+            IF r->'error'->>'sqlstate' NOT IN ('UU001', 'UU002') THEN
+                RAISE EXCEPTION 'user_upsert_many element %: % %', n, r->'error'->>'sqlstate', r->'error'->>'message';
+            END IF;
+            INSERT INTO stress.calls (script, payload, sqlstate, message)
+            VALUES (script, payloads->(n::int - 1), r->'error'->>'sqlstate', r->'error'->>'message');
+        ELSE
+            INSERT INTO stress.calls (script, payload, sqlstate, action, user_id, version, doc)
+            VALUES (script, payloads->(n::int - 1), '00000', r->>'action', (r->'user'->>'id')::uuid,
+                    (r->'user'->>'version')::bigint, r->'user');
+        END IF;
+    END LOOP;
+    IF n <> jsonb_array_length(payloads) THEN
+        RAISE EXCEPTION 'user_upsert_many answered % of % elements', n, jsonb_array_length(payloads);
+    END IF;
+    RETURN n;
+END $$;
+
+-- One payload drawn from the pools the other scripts use (fid, wallet,
+-- register, agent, external shapes), for the batches of many.sql.
+CREATE FUNCTION stress.random_payload() RETURNS jsonb
+LANGUAGE sql VOLATILE AS $$
+    SELECT CASE (random() * 4)::int
+             WHEN 0 THEN jsonb_build_object('fid', 1 + (random() * 49)::int, 'display_name', 'batch ' || (random() * 1000)::int)
+             WHEN 1 THEN jsonb_build_object('wallets', jsonb_build_array(stress.w(1 + (random() * 59)::int, (random() * 2)::int)),
+                                            'username', 'batch' || (random() * 1000)::int)
+             WHEN 2 THEN jsonb_build_object('fid', f, 'wallets', jsonb_build_array(stress.w((f + (random() * 9)::int) % 60 + 1)))
+             WHEN 3 THEN jsonb_build_object('agent_id', 'agent-' || (1 + (random() * 29)::int), 'attrs', jsonb_build_object('b', (random() * 9)::int))
+             ELSE jsonb_build_object('external', jsonb_build_object('clerk', 'user_' || (1 + (random() * 29)::int)),
+                                     'policy', (ARRAY['merge', 'fill', 'keep'])[1 + (random() * 2)::int])
+           END
+      FROM (SELECT 1 + (random() * 49)::int AS f) AS pick
+$$;
+
 -- The same for REPEATABLE READ / SERIALIZABLE transactions, where 40001
 -- (serialization_failure) is also an allowed answer (DESIGN 4.5).
 CREATE FUNCTION stress.try_snapshot(script text, payload jsonb) RETURNS text

@@ -1,0 +1,132 @@
+-- user_upsert_many() decides chunks of elements set-wise (src/pg/bulk.cpp) and
+-- leaves the rest to the per-element path. Whatever path an element takes, the
+-- batch must answer and leave the tables exactly as one user_upsert() call per
+-- element, in order, would. This file runs one mixed batch of 700 elements
+-- (several chunks) both ways from the same start and compares the answers and
+-- the final rows, ids aside (new users get random ids).
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS user_upsert CASCADE;
+RESET client_min_messages;
+CREATE EXTENSION user_upsert;
+
+CREATE FUNCTION pg_temp.w(n int) RETURNS text LANGUAGE sql IMMUTABLE
+  RETURN '0x' || lpad(to_hex(n * 2654435761 % 4294967291), 40, '0');
+
+-- The starting users: fids 1..300 with a wallet each, agents on a few, and 50
+-- users known by a wallet only (a payload with a fid and such a wallet merges them).
+CREATE FUNCTION pg_temp.seed() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  TRUNCATE user_upsert.identities, user_upsert.users, user_upsert.merges;
+  PERFORM user_upsert.user_upsert(jsonb_build_object('fid', g, 'wallets', jsonb_build_array(pg_temp.w(g)),
+                                                     'username', 'user' || g)
+                                  || CASE WHEN g % 50 = 0 THEN jsonb_build_object('agent_id', 'agent-' || g) ELSE '{}' END)
+    FROM generate_series(1, 300) g;
+  PERFORM user_upsert.user_upsert(jsonb_build_object('wallets', jsonb_build_array(pg_temp.w(400 + g)), 'email', 'w' || g || '@example.com'))
+    FROM generate_series(1, 50) g;
+  -- One transaction gives them all one created_at; the merge survivor (the oldest) must not be a coin toss.
+  UPDATE user_upsert.users SET created_at = created_at - interval '1 day' WHERE fid IS NULL;
+END $$;
+
+-- The batch: every shape, with elements that meet earlier ones of the same batch.
+CREATE TEMP TABLE batch AS
+SELECT jsonb_agg(p ORDER BY g) AS payloads FROM (
+  SELECT g, CASE g % 15
+    WHEN 0 THEN jsonb_build_object('fid', 1 + g % 300, 'display_name', 'name ' || g)                    -- update by fid
+    WHEN 1 THEN jsonb_build_object('wallets', jsonb_build_array(pg_temp.w(1 + (g * 7) % 300)),
+                                   'email', 'U' || g || '@Example.com')                                  -- update by wallet
+    WHEN 2 THEN jsonb_build_object('fid', 1000 + g, 'wallets', jsonb_build_array(pg_temp.w(1000 + g)))   -- new user
+    WHEN 3 THEN jsonb_build_object('fid', 1000 + g - 3, 'username', 'again ' || g)                       -- the user element g-1 created
+    WHEN 4 THEN jsonb_build_object('fid', 1 + (g * 3) % 300, 'attrs', jsonb_build_object('k', g))        -- often a fid seen before
+    WHEN 5 THEN jsonb_build_object('fid', 1 + (g * 11) % 300, 'wallets', jsonb_build_array(pg_temp.w(1 + (g * 13) % 300)))  -- a merge (or its refusal)
+    WHEN 6 THEN jsonb_build_object('wallets', jsonb_build_array('0xnot-a-wallet'))                       -- 22023
+    WHEN 7 THEN jsonb_build_object('wallets', jsonb_build_array('0x0000000000000000000000000000000000000000'))  -- UU002
+    WHEN 8 THEN jsonb_build_object('fid', 1 + g % 300, 'username', 'keep ' || g, 'policy', 'keep')       -- unchanged
+    WHEN 9 THEN jsonb_build_object('fid', 1 + (g * 5) % 300, 'observed_at', '2000-01-01T00:00:00Z',
+                                   'display_name', 'old')                                                 -- stale or first observation
+    WHEN 10 THEN jsonb_build_object('conflicts', 'skip', 'fid', 2000 + g,
+                                    'wallets', jsonb_build_array(pg_temp.w(1 + g % 300), pg_temp.w(5000 + g)))  -- skip the taken wallet
+    WHEN 11 THEN jsonb_build_object('agent_id', 'agent-' || (50 * (1 + g % 6)), 'display_name', 'agent ' || g)
+    WHEN 12 THEN (SELECT jsonb_build_object('fid', 3000 + g, 'wallets', jsonb_agg(pg_temp.w(10000 + g * 100 + k)))
+                    FROM generate_series(1, 30) k)                                                        -- 31 identity locks
+    WHEN 13 THEN jsonb_build_object('fid', 1 + (g * 17) % 300, 'wallets', jsonb_build_array(pg_temp.w(401 + g % 50)),
+                                    'display_name', 'merged ' || g)                                       -- merges a wallet-only user
+    ELSE CASE WHEN g % 30 = 14 THEN '7'::jsonb ELSE jsonb_build_object('fid', 1.5) END                    -- not a payload
+  END AS p
+  FROM generate_series(1, 700) g
+) s;
+
+-- A canonical form: answers without ids and timestamps; live users by their identities.
+CREATE FUNCTION pg_temp.answer(r jsonb) RETURNS text LANGUAGE sql AS $$
+  SELECT regexp_replace(
+           concat_ws(' | ', r->>'ordinal', coalesce(r->>'action', 'error ' || (r->'error'->>'sqlstate')),
+                     r->'error'->>'message', (r->'user') - 'id' - 'created_at' - 'updated_at' - 'merged_into',
+                     jsonb_array_length(coalesce(r->'merged_ids', '[]')), r->'skipped'),
+           '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', 'U', 'g')
+$$;
+CREATE FUNCTION pg_temp.state() RETURNS TABLE (line text) LANGUAGE sql AS $$
+  SELECT concat_ws(' | ', (SELECT string_agg(i.kind || ':' || i.value, ',' ORDER BY i.kind, i.value)
+                              FROM user_upsert.identities i WHERE i.user_id = u.id),
+                   u.kind, u.fid, u.primary_address, u.agent_id, u.email, u.username, u.display_name, u.attrs,
+                   u.observed_at, u.version)
+    FROM user_upsert.users u WHERE u.merged_into IS NULL
+  UNION ALL
+  SELECT 'tombstones: ' || count(*) FROM user_upsert.users WHERE merged_into IS NOT NULL
+  UNION ALL
+  SELECT 'merges: ' || count(*) FROM user_upsert.merges
+$$;
+
+-- One way: the batch (the DEBUG1 line shows how many elements the chunks decided).
+SELECT pg_temp.seed();
+CREATE TEMP TABLE by_batch (ordinal int, answer text);
+SET client_min_messages = debug1;
+INSERT INTO by_batch
+  SELECT (r->>'ordinal')::int, pg_temp.answer(r) FROM user_upsert.user_upsert_many((SELECT payloads FROM batch)) r;
+RESET client_min_messages;
+CREATE TEMP TABLE state_by_batch AS SELECT * FROM pg_temp.state();
+SELECT * FROM user_upsert.user_verify();
+
+-- The other way: one user_upsert() per element, errors caught as the batch reports them.
+SELECT pg_temp.seed();
+CREATE TEMP TABLE one_by_one (ordinal int, answer text);
+DO $$
+DECLARE p jsonb; n int := 0; r jsonb; st text; msg text; det text;
+BEGIN
+  FOR p IN SELECT jsonb_array_elements(payloads) FROM batch LOOP
+    n := n + 1;
+    BEGIN
+      r := user_upsert.user_upsert(p) || jsonb_build_object('ordinal', n);
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+      r := jsonb_build_object('ordinal', n, 'error', jsonb_build_object('sqlstate', st, 'message', msg));
+    END;
+    INSERT INTO one_by_one VALUES (n, pg_temp.answer(r));
+  END LOOP;
+END $$;
+CREATE TEMP TABLE state_one_by_one AS SELECT * FROM pg_temp.state();
+
+-- The same answers, in order, and the same rows.
+SELECT count(*) AS answers, count(DISTINCT ordinal) AS ordinals, min(ordinal), max(ordinal) FROM by_batch;
+SELECT b.ordinal, b.answer AS by_batch, o.answer AS one_by_one
+  FROM by_batch b FULL JOIN one_by_one o USING (ordinal) WHERE b.answer IS DISTINCT FROM o.answer ORDER BY 1 LIMIT 5;
+(SELECT 'only by batch' AS side, line FROM state_by_batch EXCEPT ALL SELECT 'only by batch', line FROM state_one_by_one)
+UNION ALL
+(SELECT 'only one by one', line FROM state_one_by_one EXCEPT ALL SELECT 'only one by one', line FROM state_by_batch)
+ORDER BY 1, 2 LIMIT 5;
+-- The mix really has every outcome.
+SELECT split_part(answer, ' | ', 2) AS outcome, count(*) FROM by_batch GROUP BY 1 ORDER BY 1;
+SELECT * FROM user_upsert.user_verify();
+
+-- No identity lock is left, and the lock table stayed bounded (chunks give theirs back).
+SELECT count(*) AS locks_left FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objsubid = 3;
+
+-- REPEATABLE READ takes the per-element path for every element (its 40001 cross-checks): same answers.
+SELECT pg_temp.seed();
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+CREATE TEMP TABLE by_batch_rr AS
+  SELECT (r->>'ordinal')::int AS ordinal, pg_temp.answer(r) AS answer FROM user_upsert.user_upsert_many((SELECT payloads FROM batch)) r;
+COMMIT;
+SELECT count(*) AS differing FROM by_batch_rr b FULL JOIN one_by_one o USING (ordinal) WHERE b.answer IS DISTINCT FROM o.answer;
+
+SET client_min_messages = warning;
+DROP EXTENSION user_upsert CASCADE;
+RESET client_min_messages;

@@ -1,0 +1,549 @@
+/*
+ * bulk.cpp
+ *	  user_upsert_many()'s set-based path: a chunk of elements is decided
+ *	  together under the same lock-order protocol as one call (locking.cpp):
+ *	  the chunk's identity locks in key order, one lookup of every identity,
+ *	  one FOR UPDATE SKIP LOCKED of every owner row, then one INSERT of the new
+ *	  users, one UPDATE of the changed ones and one INSERT of the new links.
+ *
+ *	  Only what the set-based path decides exactly as user_upsert() would is
+ *	  decided here; every other element is left "deferred" for the
+ *	  per-element path, which runs after the chunk. Elements are applied in
+ *	  order: an element is taken here only if no earlier element of the chunk
+ *	  names one of its identities or leads to one of its users (owners claimed
+ *	  in order, deferred elements claiming too), so running the deferred ones
+ *	  afterwards changes no outcome. Deferred are: payload errors, payloads
+ *	  with an id, blocked identities, deleted or merged owners, several owners
+ *	  (merges), busy owner rows, refusals of the planner, and under REPEATABLE
+ *	  READ or SERIALIZABLE every element (the per-element path has the 40001
+ *	  cross-checks). If a set-based write fails (a race with another batch,
+ *	  a constraint), the chunk's writes are rolled back and all of its
+ *	  elements are deferred.
+ *
+ * IDENTIFICATION
+ *	  src/pg/bulk.cpp
+ */
+#include "core/call.hpp"
+#include "pg/boundary.hpp"
+#include "pg/guc.hpp"
+
+#include <cstring>
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "port.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+}
+
+#include "pg/bulk.hpp"
+#include "pg/direct.hpp"
+#include "pg/errors.hpp"
+#include "pg/jsonb.hpp"
+#include "pg/locking.hpp"
+#include "pg/lookups.hpp"
+#include "pg/statements.hpp"
+
+namespace uu::pg {
+
+namespace {
+
+constexpr Size UUID_TEXT_LEN = 37; /* 8-4-4-4-12 and the terminator */
+
+/* A chunk's claims: identity lock keys and owners, made in element order. */
+struct Claims {
+	HTAB *keys;
+	HTAB *owners;
+
+	bool
+	has_key(uint64 key) const {
+		return hash_search(keys, &key, HASH_FIND, nullptr) != nullptr;
+	}
+	/* Claims `key`; false when an earlier element had. */
+	bool
+	claim_key(uint64 key) {
+		bool found;
+		(void) hash_search(keys, &key, HASH_ENTER, &found);
+		return !found;
+	}
+	/* Claims user `id`; false when an earlier element had. */
+	bool
+	claim_owner(const char *id) {
+		char key[UUID_TEXT_LEN] = {};
+		strlcpy(key, id, sizeof key);
+		bool found;
+		(void) hash_search(owners, key, HASH_ENTER, &found);
+		return !found;
+	}
+};
+
+int
+compare_keys(const void *a, const void *b) {
+	uint64 x = *static_cast<const uint64 *>(a), y = *static_cast<const uint64 *>(b);
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+HTAB *
+chunk_set(const char *name, Size keysize, int flags) {
+	HASHCTL ctl{};
+	ctl.keysize = keysize;
+	ctl.entrysize = keysize;
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, 256, &ctl, flags | HASH_ELEM | HASH_CONTEXT);
+}
+
+/* Row index of each "id" text in column 1 of SPI_tuptable, sorted for lookup by id. */
+struct RowById {
+	const char *id;
+	uint64 row;
+};
+
+int
+compare_row_ids(const void *a, const void *b) {
+	return strcmp(static_cast<const RowById *>(a)->id, static_cast<const RowById *>(b)->id);
+}
+
+RowById *
+rows_by_id(SPITupleTable *table, uint64 n) {
+	RowById *index = static_cast<RowById *>(palloc(sizeof(RowById) * (n + 1)));
+	for (uint64 r = 0; r < n; r++) {
+		bool isnull;
+		index[r] = RowById{TextDatumGetCString(SPI_getbinval(table->vals[r], table->tupdesc, 1, &isnull)), r};
+	}
+	qsort(index, n, sizeof(RowById), compare_row_ids);
+	return index;
+}
+
+const RowById *
+find_row(const RowById *index, uint64 n, const char *id) {
+	RowById key{id, 0};
+	return static_cast<const RowById *>(bsearch(&key, index, n, sizeof(RowById), compare_row_ids));
+}
+
+Datum
+array_of(Datum *items, bool *nulls, uint32 n, Oid type, int16 typlen, bool byval, char align) {
+	int dims[1] = {static_cast<int>(n)};
+	int lbs[1] = {1};
+	return PointerGetDatum(construct_md_array(items, nulls, 1, dims, lbs, type, typlen, byval, align));
+}
+
+/* A fresh version 4 uuid, as gen_random_uuid() makes it, in text form. */
+char *
+random_uuid() {
+	pg_uuid_t uuid;
+	if (!pg_strong_random(uuid.data, UUID_LEN))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate random values")));
+	uuid.data[6] = (uuid.data[6] & 0x0f) | 0x40;
+	uuid.data[8] = (uuid.data[8] & 0x3f) | 0x80;
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&uuid)));
+}
+
+TimestampTz
+timestamp_of(int64 unix_micros) {
+	return static_cast<TimestampTz>(unix_micros -
+	                                (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * static_cast<int64>(USECS_PER_DAY));
+}
+
+/* The eleven column arrays of BulkInsertUsers / BulkUpdateUsers for `rows`, ids from `ids`. */
+void
+row_arrays(BulkElement **rows, const char *const *ids, uint32 n, Datum args[11]) {
+	const int text_columns = 8; /* id, kind, primary_address, agent_id, email, username, display_name, avatar_url */
+	Datum *text[text_columns];
+	bool *text_null[text_columns];
+	for (int c = 0; c < text_columns; c++) {
+		text[c] = static_cast<Datum *>(palloc(sizeof(Datum) * (n ? n : 1)));
+		text_null[c] = static_cast<bool *>(palloc0(sizeof(bool) * (n ? n : 1)));
+	}
+	Datum *fids = static_cast<Datum *>(palloc(sizeof(Datum) * (n ? n : 1)));
+	bool *fid_null = static_cast<bool *>(palloc0(sizeof(bool) * (n ? n : 1)));
+	Datum *attrs = static_cast<Datum *>(palloc(sizeof(Datum) * (n ? n : 1)));
+	Datum *observed = static_cast<Datum *>(palloc(sizeof(Datum) * (n ? n : 1)));
+	bool *observed_null = static_cast<bool *>(palloc0(sizeof(bool) * (n ? n : 1)));
+	for (uint32 i = 0; i < n; i++) {
+		const core::WritePlan &plan = rows[i]->plan;
+		const char *values[text_columns] = {ids[i],         plan.kind,     plan.primary_address, plan.agent_id,
+		                                     plan.email,     plan.username, plan.display_name,    plan.avatar_url};
+		for (int c = 0; c < text_columns; c++) {
+			text_null[c][i] = values[c] == nullptr;
+			text[c][i] = values[c] ? CStringGetTextDatum(values[c]) : (Datum) 0;
+		}
+		fid_null[i] = !plan.has_fid;
+		fids[i] = Int64GetDatum(plan.fid);
+		attrs[i] = JsonbPGetDatum(tokens_to_jsonb(plan.attrs));
+		observed_null[i] = !plan.has_observed_at;
+		observed[i] = TimestampTzGetDatum(timestamp_of(plan.observed_at));
+	}
+	auto text_array_of = [&](int c) { return array_of(text[c], text_null[c], n, TEXTOID, -1, false, TYPALIGN_INT); };
+	args[0] = text_array_of(0);
+	args[1] = text_array_of(1);
+	args[2] = array_of(fids, fid_null, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	for (int c = 2; c < text_columns; c++)
+		args[c + 1] = text_array_of(c);
+	args[9] = array_of(attrs, nullptr, n, JSONBOID, -1, false, TYPALIGN_INT);
+	args[10] = array_of(observed, observed_null, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+/* After a BulkInsertUsers / BulkUpdateUsers: each returned row to the element whose id it has. */
+void
+take_written_rows(BulkElement **rows, const char *const *ids, uint32 n) {
+	if (SPI_processed != n)
+		elog(ERROR, "user_upsert_many wrote %lu users rows, expected %u", static_cast<unsigned long>(SPI_processed),
+		     n);
+	/* Rows come back in input order in practice; the search is for when they do not. */
+	for (uint64 r = 0; r < SPI_processed; r++) {
+		bool isnull;
+		char *id = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+		uint32 i = static_cast<uint32>(r);
+		if (strcmp(ids[i], id) != 0)
+			for (i = 0; i < n && strcmp(ids[i], id) != 0; i++)
+				;
+		if (i == n)
+			elog(ERROR, "user_upsert_many wrote users row %s it did not plan", id);
+		rows[i]->written_id = id;
+		if (!composite_row_tokens(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull),
+		                          &rows[i]->written_row))
+			elog(ERROR, "users has a column user_upsert_many() cannot spell");
+	}
+}
+
+struct ChunkWrites {
+	BulkElement **inserts;
+	const char **insert_ids;
+	uint32 ninserts;
+	BulkElement **updates;
+	const char **update_ids;
+	uint32 nupdates;
+	const char **link_kinds;
+	const char **link_values;
+	const char **link_users;
+	uint32 nlinks;
+};
+
+void
+write_chunk(void *arg) {
+	ChunkWrites *w = static_cast<ChunkWrites *>(arg);
+	Datum args[11];
+	if (w->ninserts > 0) {
+		row_arrays(w->inserts, w->insert_ids, w->ninserts, args);
+		execute(Statement::BulkInsertUsers, args, nullptr, SPI_OK_INSERT_RETURNING);
+		take_written_rows(w->inserts, w->insert_ids, w->ninserts);
+	}
+	if (w->nupdates > 0) {
+		row_arrays(w->updates, w->update_ids, w->nupdates, args);
+		execute(Statement::BulkUpdateUsers, args, nullptr, SPI_OK_UPDATE_RETURNING);
+		take_written_rows(w->updates, w->update_ids, w->nupdates);
+	}
+	if (w->nlinks > 0) {
+		Datum link_args[3] = {text_array(w->link_kinds, w->nlinks), text_array(w->link_values, w->nlinks),
+		                      text_array(w->link_users, w->nlinks)};
+		execute(Statement::BulkLinkIdentities, link_args, nullptr, SPI_OK_INSERT);
+		if (SPI_processed != w->nlinks) {
+			link_race_detected = true;
+			ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT),
+			                errmsg("identity was linked to another user concurrently")));
+		}
+	}
+}
+
+/* The part of a chunk that locks rows and writes: one subtransaction, so that losing a race undoes it all. */
+struct LockPlanWrite {
+	BulkElement *elements;
+	uint32 n;
+	const char **owner_ids;
+	uint32 nowner_ids;
+	const core::Config *config;
+	core::Allocator *allocator;
+};
+
+bool
+lock_plan_write(void *arg) {
+	LockPlanWrite *job = static_cast<LockPlanWrite *>(arg);
+	BulkElement *elements = job->elements;
+	uint32 n = job->n;
+	const char **owner_ids = job->owner_ids;
+	uint32 nowner_ids = job->nowner_ids;
+	const core::Config &config = *job->config;
+	core::Allocator &allocator = *job->allocator;
+	/* 5. Rule 2: the owner rows, skipping busy ones (their elements take the per-element path, which waits). */
+	if (nowner_ids > 0) {
+		Datum ids = text_array(owner_ids, nowner_ids);
+		execute(Statement::BulkLockUsers, &ids, nullptr, SPI_OK_SELECT);
+		SPITupleTable *locked = SPI_tuptable;
+		uint64 nlocked = SPI_processed;
+		RowById *index = rows_by_id(locked, nlocked);
+		const char **locked_ids = static_cast<const char **>(palloc(sizeof(char *) * (nlocked + 1)));
+		uint32 nlocked_ids = 0;
+		for (uint32 i = 0; i < n; i++) {
+			BulkElement &e = elements[i];
+			if (e.state != BulkState::Candidate || !e.owner_id)
+				continue;
+			const RowById *found = find_row(index, nlocked, e.owner_id);
+			bool isnull;
+			if (!found || DatumGetBool(SPI_getbinval(locked->vals[found->row], locked->tupdesc, 3, &isnull)) ||
+			    DatumGetBool(SPI_getbinval(locked->vals[found->row], locked->tupdesc, 4, &isnull)) ||
+			    !composite_row_tokens(SPI_getbinval(locked->vals[found->row], locked->tupdesc, 2, &isnull),
+			                          &e.owner.row)) {
+				e.state = BulkState::Deferred; /* busy, merged or deleted since the lookup */
+				continue;
+			}
+			e.owner.identities = static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * 4));
+			locked_ids[nlocked_ids++] = e.owner_id;
+		}
+		/* Their identities, read under a snapshot taken while the row locks are held: current. */
+		if (nlocked_ids > 0) {
+			Datum lock_ids = text_array(locked_ids, nlocked_ids);
+			execute(Statement::BulkUserIdentities, &lock_ids, nullptr, SPI_OK_SELECT);
+			RowById *owners = static_cast<RowById *>(palloc(sizeof(RowById) * (n + 1)));
+			uint64 nowners = 0;
+			for (uint32 i = 0; i < n; i++)
+				if (elements[i].state == BulkState::Candidate && elements[i].owner_id)
+					owners[nowners++] = RowById{elements[i].owner_id, i};
+			qsort(owners, nowners, sizeof(RowById), compare_row_ids);
+			uint32 *capacity = static_cast<uint32 *>(palloc0(sizeof(uint32) * (n + 1)));
+			for (uint64 r = 0; r < SPI_processed; r++) {
+				bool isnull;
+				HeapTuple tuple = SPI_tuptable->vals[r];
+				char *user_id = TextDatumGetCString(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
+				const RowById *owner = find_row(owners, nowners, user_id);
+				if (!owner)
+					continue;
+				core::OwnerRecord &record = elements[owner->row].owner;
+				uint32 &cap = capacity[owner->row];
+				if (cap == 0)
+					cap = 4;
+				if (record.nidentities == cap) {
+					cap *= 2;
+					record.identities = static_cast<core::IdentityRef *>(
+					    repalloc(record.identities, sizeof(core::IdentityRef) * cap));
+				}
+				record.identities[record.nidentities++] =
+				    core::IdentityRef{TextDatumGetCString(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)),
+				                      TextDatumGetCString(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull))};
+			}
+		}
+	}
+
+	/* 6. The core's plan for each candidate; a refusal or a merge defers. */
+	ChunkWrites writes{};
+	writes.inserts = static_cast<BulkElement **>(palloc(sizeof(BulkElement *) * (n + 1)));
+	writes.insert_ids = static_cast<const char **>(palloc(sizeof(char *) * (n + 1)));
+	writes.updates = static_cast<BulkElement **>(palloc(sizeof(BulkElement *) * (n + 1)));
+	writes.update_ids = static_cast<const char **>(palloc(sizeof(char *) * (n + 1)));
+	uint32 total_links = 0;
+	for (uint32 i = 0; i < n; i++) {
+		BulkElement &e = elements[i];
+		if (e.state != BulkState::Candidate)
+			continue;
+		core::Lookup lookup{};
+		lookup.identity_owner = e.identity_owner;
+		lookup.identity_owner_deleted = e.identity_owner_deleted;
+		lookup.id_state = core::IdState::Absent;
+		lookup.nowners = e.owner_id ? 1 : 0;
+		lookup.owners = &e.owner;
+		if (!cxx_phase_unless_refused(
+		        "user_upsert_many()", [&] { return core::plan_call(e.tokens, config, lookup, allocator); }, &e.plan) ||
+		    e.plan.nmerges > 0) {
+			e.state = BulkState::Deferred;
+			continue;
+		}
+		e.state = BulkState::Planned;
+		if (!e.plan.write_row)
+			continue;
+		if (e.plan.insert) {
+			writes.insert_ids[writes.ninserts] = random_uuid();
+			writes.inserts[writes.ninserts++] = &e;
+		} else {
+			writes.update_ids[writes.nupdates] = e.owner_id;
+			writes.updates[writes.nupdates++] = &e;
+		}
+		total_links += e.plan.nlink;
+	}
+	writes.link_kinds = static_cast<const char **>(palloc(sizeof(char *) * (total_links + 1)));
+	writes.link_values = static_cast<const char **>(palloc(sizeof(char *) * (total_links + 1)));
+	writes.link_users = static_cast<const char **>(palloc(sizeof(char *) * (total_links + 1)));
+	for (uint32 i = 0; i < writes.ninserts + writes.nupdates; i++) {
+		bool insert = i < writes.ninserts;
+		BulkElement &e = insert ? *writes.inserts[i] : *writes.updates[i - writes.ninserts];
+		const char *user_id = insert ? writes.insert_ids[i] : writes.update_ids[i - writes.ninserts];
+		for (uint32 k = 0; k < e.plan.nlink; k++) {
+			writes.link_kinds[writes.nlinks] = e.plan.link[k].kind;
+			writes.link_values[writes.nlinks] = e.plan.link[k].value;
+			writes.link_users[writes.nlinks++] = user_id;
+		}
+	}
+
+	/* 7. The writes. */
+	if (writes.ninserts + writes.nupdates > 0)
+		as_extension_write(write_chunk, &writes);
+	return true;
+}
+
+/* Everything user_upsert() would do, only as many elements' worth of statements as the chunk has kinds of write. */
+void
+decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::Allocator &allocator) {
+	/* 1. Claims in element order; the candidates are the elements no earlier one touches. */
+	uint32 total_keys = 0, total_identities = 0;
+	for (uint32 i = 0; i < n; i++) {
+		total_keys += elements[i].prepared ? elements[i].call.nlocks : 0;
+		total_identities += elements[i].prepared ? elements[i].call.nidentities : 0;
+	}
+	Claims claims{chunk_set("user_upsert_many keys", sizeof(uint64), HASH_BLOBS),
+	              chunk_set("user_upsert_many owners", UUID_TEXT_LEN, HASH_STRINGS)};
+	uint64 *lock_keys = static_cast<uint64 *>(palloc(sizeof(uint64) * (total_keys + 1)));
+	uint32 nlock_keys = 0;
+	for (uint32 i = 0; i < n; i++) {
+		BulkElement &e = elements[i];
+		if (!e.prepared)
+			continue;
+		bool clear = e.call.id == nullptr;
+		for (uint32 k = 0; k < e.call.nlocks; k++)
+			if (claims.has_key(e.call.lock_keys[k]))
+				clear = false;
+		for (uint32 k = 0; k < e.call.nlocks; k++)
+			if (claims.claim_key(e.call.lock_keys[k]))
+				lock_keys[nlock_keys++] = e.call.lock_keys[k];
+		e.state = clear ? BulkState::Candidate : BulkState::Deferred;
+	}
+	qsort(lock_keys, nlock_keys, sizeof(uint64), compare_keys);
+
+	/* 2. Rule 1 of locking.cpp for the whole chunk: its identity locks, in key order. */
+	LockMark mark = identity_locks_mark();
+	lock_identities(lock_keys, nlock_keys);
+
+	/* 3. One lookup of every identity of the chunk (and each id, resolved: they only claim). */
+	core::PreparedCall all{};
+	all.identities = static_cast<core::PayloadIdentity *>(palloc(sizeof(core::PayloadIdentity) * (total_identities + 1)));
+	for (uint32 i = 0; i < n; i++)
+		if (elements[i].prepared)
+			for (uint32 k = 0; k < elements[i].call.nidentities; k++)
+				all.identities[all.nidentities++] = elements[i].call.identities[k];
+	IdentityLookupRows rows = lookup_identities(all, nullptr);
+
+	/* 4. Owners, in element order: several, deleted or blocked ones defer; owners are claimed. */
+	const char **owner_ids = static_cast<const char **>(palloc(sizeof(char *) * (n + 1)));
+	uint32 nowner_ids = 0;
+	uint32 offset = 0;
+	for (uint32 i = 0; i < n; i++) {
+		BulkElement &e = elements[i];
+		if (!e.prepared)
+			continue;
+		uint32 first = offset;
+		offset += e.call.nidentities;
+		e.identity_owner = const_cast<const char **>(rows.owner + first);
+		e.identity_owner_deleted = rows.deleted + first;
+		const char *owner = nullptr;
+		bool simple = e.state == BulkState::Candidate;
+		auto claim = [&](const char *id) {
+			if (!claims.claim_owner(id))
+				simple = false;
+		};
+		if (e.call.id) {
+			Resolved r = resolve_user(e.call.id, nullptr);
+			if (r.exists)
+				claim(r.id);
+		}
+		for (uint32 k = 0; k < e.call.nidentities; k++) {
+			if (rows.blocked[first + k] || rows.deleted[first + k])
+				simple = false;
+			const char *o = rows.owner[first + k];
+			if (!o)
+				continue;
+			if (owner && strcmp(owner, o) != 0)
+				simple = false;
+			if (!owner || strcmp(owner, o) != 0)
+				claim(o);
+			owner = owner ? owner : o;
+		}
+		if (!simple) {
+			e.state = BulkState::Deferred;
+			continue;
+		}
+		e.owner_id = owner;
+		if (owner)
+			owner_ids[nowner_ids++] = owner;
+	}
+
+	/*
+	 * 5-7 in one subtransaction (row locks taken in the subtransaction that
+	 * updates the rows need no MultiXact): losing a race to another batch, or
+	 * any element's constraint, rolls the chunk back and defers it whole.
+	 */
+	LockPlanWrite job{elements, n, owner_ids, nowner_ids, &config, &allocator};
+	link_race_detected = false;
+	if (ErrorData *error = in_subtransaction(lock_plan_write, &job)) {
+		int category = ERRCODE_TO_CATEGORY(error->sqlerrcode);
+		if (error->sqlerrcode != ERRCODE_UNIQUE_VIOLATION && !link_race_detected &&
+		    category != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION && category != ERRCODE_DATA_EXCEPTION &&
+		    error->sqlerrcode != ERRCODE_UU_IDENTITY_CONFLICT && error->sqlerrcode != ERRCODE_UU_BLOCKED_IDENTITY)
+			ReThrowError(error);
+		for (uint32 i = 0; i < n; i++)
+			if (elements[i].state != BulkState::Deferred)
+				elements[i].state = BulkState::Deferred;
+	}
+	release_identities_since(mark);
+}
+
+} // namespace
+
+void
+run_chunk(BulkElement *elements, uint32 n) {
+	MemoryContext chunk_context = CurrentMemoryContext;
+	core::Allocator allocator = palloc_allocator(chunk_context);
+	const core::Config config = current_config();
+	if (IsolationUsesXactSnapshot() || !users_columns_convertible())
+		return; /* every element is deferred */
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	decide_chunk(elements, n, config, allocator);
+
+	/* Answers of the elements decided here, as user_upsert() builds them. */
+	for (uint32 i = 0; i < n; i++) {
+		BulkElement &e = elements[i];
+		if (e.state != BulkState::Planned)
+			continue;
+		core::TokenSpan row = e.owner.row;
+		uint32 nidentities = e.owner.nidentities;
+		core::IdentityRef *identities = e.owner.identities;
+		if (e.plan.write_row) {
+			row = e.written_row;
+			identities = static_cast<core::IdentityRef *>(
+			    palloc(sizeof(core::IdentityRef) * (e.owner.nidentities + e.plan.nlink + 1)));
+			nidentities = 0;
+			for (uint32 k = 0; !e.plan.insert && k < e.owner.nidentities; k++)
+				identities[nidentities++] = e.owner.identities[k];
+			for (uint32 k = 0; k < e.plan.nlink; k++)
+				identities[nidentities++] = e.plan.link[k];
+		}
+		core::TokenSpan answer = cxx_phase("user_upsert_many()", [&] {
+			return core::answer_call(e.plan, row, nidentities, identities, allocator);
+		});
+		MemoryContext spi_context = MemoryContextSwitchTo(chunk_context);
+		e.result = tokens_to_jsonb(with_ordinal(answer, e.ordinal));
+		MemoryContextSwitchTo(spi_context);
+	}
+	SPI_finish();
+}
+
+core::TokenSpan
+with_ordinal(core::TokenSpan answer, int64 ordinal) {
+	core::Token *tokens = static_cast<core::Token *>(palloc(sizeof(core::Token) * (answer.count + 2)));
+	memcpy(tokens, answer.tokens, sizeof(core::Token) * (answer.count - 1));
+	char *number = static_cast<char *>(palloc(MAXINT8LEN + 1));
+	int len = pg_lltoa(ordinal, number);
+	tokens[answer.count - 1] = core::Token{core::TokenType::Key, 7, "ordinal"};
+	tokens[answer.count] = core::Token{core::TokenType::Number, static_cast<uint32>(len), number};
+	tokens[answer.count + 1] = core::Token{core::TokenType::ObjectEnd, 0, nullptr};
+	return core::TokenSpan{tokens, answer.count + 2};
+}
+
+} // namespace uu::pg

@@ -1,0 +1,48 @@
+/*
+ * bulk.hpp
+ *	  user_upsert_many()'s set-based path (bulk.cpp). Include after postgres.h.
+ *
+ * IDENTIFICATION
+ *	  src/pg/bulk.hpp
+ */
+#pragma once
+
+#include "core/call.hpp"
+
+namespace uu::pg {
+
+enum class BulkState : uint8 {
+	Deferred,  /* left to the per-element path */
+	Candidate, /* being decided by the chunk */
+	Planned,   /* decided; `result` is its answer */
+};
+
+/* One element of a chunk. Everything is palloc'd in the chunk's context. */
+struct BulkElement {
+	int64 ordinal;
+	Jsonb *payload;
+	core::TokenSpan tokens;
+	bool prepared; /* prepare_call() accepted the payload */
+	core::PreparedCall call;
+	BulkState state;
+	const char **identity_owner; /* parallel to call.identities */
+	bool *identity_owner_deleted;
+	const char *owner_id; /* the one live owner, or nullptr: a new user */
+	core::OwnerRecord owner;
+	core::WritePlan plan;
+	char *written_id;
+	core::TokenSpan written_row;
+	Jsonb *result;
+};
+
+/*
+ * Decides what it can of `elements` (each prepared or not) set-wise and sets
+ * their `result`; leaves the others Deferred, for the caller to run one by
+ * one afterwards, in order. Connects to SPI itself.
+ */
+void run_chunk(BulkElement *elements, uint32 n);
+
+/* The answer with "ordinal" added. */
+core::TokenSpan with_ordinal(core::TokenSpan answer, int64 ordinal);
+
+} // namespace uu::pg
