@@ -189,16 +189,18 @@ COMMENT ON FUNCTION user_upsert.user_verify() IS
 REVOKE ALL ON FUNCTION user_upsert.user_verify() FROM PUBLIC;
 
 -- Direct SQL on the tables keeps the guarantees (DESIGN.md section 6).
+-- The trigger functions fire for every row the extension writes itself and
+-- then only stand aside, so, like user_ensure(), they declare no SET
+-- search_path (its per-row cost is in bench/RESULTS.md); they pin it
+-- themselves before running any SQL.
 CREATE FUNCTION user_upsert.users_trigger()
 RETURNS trigger
 LANGUAGE C
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'user_upsert_users_trigger_1_0';
 
 CREATE FUNCTION user_upsert.identities_trigger()
 RETURNS trigger
 LANGUAGE C
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'user_upsert_identities_trigger_1_0';
 
 CREATE TRIGGER users_identities_before

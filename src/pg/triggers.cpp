@@ -911,6 +911,7 @@ users_trigger(FunctionCallInfo fcinfo) {
 	if (extension_is_writing())
 		return unchanged(trigger);
 	shed_identity_locks_if_many(); /* the rows before this one are written */
+	int nest_level = pin_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	HeapTuple result = nullptr;
@@ -927,6 +928,7 @@ users_trigger(FunctionCallInfo fcinfo) {
 	if (result)
 		result = SPI_copytuple(result);
 	SPI_finish();
+	unpin_search_path(nest_level);
 	return result ? PointerGetDatum(result) : unchanged(trigger);
 }
 
@@ -937,6 +939,7 @@ identities_trigger(FunctionCallInfo fcinfo) {
 		return TRIGGER_FIRED_BY_DELETE(trigger->tg_event) ? PointerGetDatum(trigger->tg_trigtuple)
 		                                                  : unchanged(trigger);
 	shed_identity_locks_if_many(); /* the rows before this one are written */
+	int nest_level = pin_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	uint32 event = trigger->tg_event;
@@ -950,6 +953,7 @@ identities_trigger(FunctionCallInfo fcinfo) {
 	if (result)
 		result = SPI_copytuple(result);
 	SPI_finish();
+	unpin_search_path(nest_level);
 	return PointerGetDatum(result);
 }
 
