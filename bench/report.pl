@@ -41,13 +41,16 @@ my @lines = (
 	[user_ensure_hit    => '`user_ensure()` hit path'],
 	[native_copy_batch  => '`COPY` + one `INSERT … ON CONFLICT`, batches of 100 (rows/s)'],
 	[user_upsert_many   => '`user_upsert_many()`, batches of 100 (rows/s)'],
+	[native_copy_all    => '`COPY` of every person + one `INSERT … ON CONFLICT`, one transaction, 1 client (rows/s)'],
+	[user_upsert_many_all => 'one `user_upsert_many()` of every person, 1 client (rows/s)'],
 );
 my %counterpart = (
 	user_upsert_update => 'plpgsql_update', user_upsert_insert => 'plpgsql_insert',
 	user_upsert_unchanged => 'plpgsql_unchanged', user_upsert_mix => 'plpgsql_mix',
 	app_user_upsert => 'app_plpgsql',
 );
-my %reference = (user_ensure_hit => 'native_select', user_upsert_many => 'native_copy_batch');
+my %reference = (user_ensure_hit => 'native_select', user_upsert_many => 'native_copy_batch',
+                 user_upsert_many_all => 'native_copy_all');
 my %static_note = (floor => 'pgbench logs 0 µs for part of these very short transactions: its percentiles are lower bounds');
 
 sub median {
@@ -143,6 +146,9 @@ for my $config (@off) {
 		['`user_upsert()` insert ≥ 2× PL/pgSQL', 'user_upsert_insert', 'plpgsql_insert', 2],
 		['`user_upsert()` unchanged ≥ 2× PL/pgSQL', 'user_upsert_unchanged', 'plpgsql_unchanged', 2],
 		['`user_upsert()` merge mix ≥ 2× PL/pgSQL', 'user_upsert_mix', 'plpgsql_mix', 2],
+		['`user_ensure()` hit ≥ 0.8× plain indexed `SELECT`', 'user_ensure_hit', 'native_select', 0.8],
+		['one `user_upsert_many()` of every person ≥ 0.5× `COPY` + `INSERT … ON CONFLICT`', 'user_upsert_many_all',
+		 'native_copy_all', 0.5],
 	);
 	for my $c (@checks) {
 		my ($what, $line, $ref, $target) = @$c;

@@ -173,16 +173,17 @@ pgbench_line() {
 	record "$sync" "$clients" "$run" "$line" "$tps" "$p50" "$p99" "$((${failed:-0} + aborted))" "$notes"
 }
 
-# app_line SYNC CLIENTS RUN LINE MODE [POOL_BASE POOL_SIZE BATCH]
+# app_line SYNC CLIENTS RUN LINE MODE [POOL_BASE POOL_SIZE BATCH THREADS]
+# (recorded under CLIENTS; THREADS, default CLIENTS, is how many connections run)
 app_line() {
 	local sync=$1 clients=$2 run=$3 line=$4 mode=$5
-	local pool_base=${6:-} pool_size=${7:-$POOL} batch=${8:-}
+	local pool_base=${6:-} pool_size=${7:-$POOL} batch=${8:-} threads=${9:-$2}
 	if [ -z "$pool_base" ]; then
 		new_base
 		pool_base=$base
 	fi
 	local out
-	out=$("$work/app_pattern" "$mode" "host=127.0.0.1 port=$PORT dbname=bench user=postgres" "$clients" "$SECS" \
+	out=$("$work/app_pattern" "$mode" "host=127.0.0.1 port=$PORT dbname=bench user=postgres" "$threads" "$SECS" \
 		"$pool_base" "$pool_size" $batch 2>&1) || log "bench: app_pattern $mode: $out"
 	local kv tps="" p50="-" p99="-" errors=0 caught=0 dups=0 states=""
 	for kv in $out; do
@@ -236,6 +237,14 @@ for sync in $SYNC; do
 			if [ $HAS_MANY = 1 ]; then
 				app_line "$sync" "$clients" "$run" native_copy_batch copy 0 "$NUSERS" 100
 				app_line "$sync" "$clients" "$run" user_upsert_many many 0 "$NUSERS" 100
+				# Issue #6's figure: every person in one batch, one client, after a VACUUM so that
+				# both start from the same table state; recorded under the 2-client configuration.
+				if [ "$clients" = "${CLIENTS%% *}" ]; then
+					q -c 'VACUUM' -c 'CHECKPOINT'
+					app_line "$sync" "$clients" "$run" native_copy_all copy 0 "$NUSERS" "$NUSERS" 1
+					q -c 'VACUUM' -c 'CHECKPOINT'
+					app_line "$sync" "$clients" "$run" user_upsert_many_all many 0 "$NUSERS" "$NUSERS" 1
+				fi
 			fi
 		done
 	done

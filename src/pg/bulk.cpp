@@ -93,12 +93,47 @@ compare_keys(const void *a, const void *b) {
 }
 
 HTAB *
-chunk_set(const char *name, Size keysize, int flags) {
+chunk_set(const char *name, Size keysize, int flags, Size entrysize = 0) {
 	HASHCTL ctl{};
 	ctl.keysize = keysize;
-	ctl.entrysize = keysize;
+	ctl.entrysize = entrysize ? entrysize : keysize;
 	ctl.hcxt = CurrentMemoryContext;
 	return hash_create(name, 256, &ctl, flags | HASH_ELEM | HASH_CONTEXT);
+}
+
+/* Where a user id leads: the live end of its merge chain (resolve_user() through the indexes). */
+struct ResolvedOwner {
+	char id[UUID_TEXT_LEN]; /* the key */
+	bool exists;
+	bool deleted;
+	const char *live_id;
+};
+
+const ResolvedOwner *
+resolve_owner(HTAB *resolved, const char *id, DirectReader *reader) {
+	char key[UUID_TEXT_LEN] = {};
+	strlcpy(key, id, sizeof key);
+	bool found;
+	ResolvedOwner *entry = static_cast<ResolvedOwner *>(hash_search(resolved, key, HASH_ENTER, &found));
+	if (found)
+		return entry;
+	entry->exists = false;
+	entry->deleted = false;
+	entry->live_id = pstrdup(id);
+	for (int hops = 0;; hops++) {
+		if (hops > 10000)
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("merge chain of user %s does not end", id),
+			                errhint("Run user_upsert.user_verify().")));
+		char *merged_into = nullptr;
+		bool deleted = false;
+		if (!direct_user_status(entry->live_id, reader, &merged_into, &deleted))
+			return entry;
+		entry->exists = true;
+		entry->deleted = deleted;
+		if (!merged_into)
+			return entry;
+		entry->live_id = merged_into;
+	}
 }
 
 /* Row index of each "id" text in column 1 of SPI_tuptable, sorted for lookup by id. */
@@ -273,63 +308,31 @@ lock_plan_write(void *arg) {
 	uint32 nowner_ids = job->nowner_ids;
 	const core::Config &config = *job->config;
 	core::Allocator &allocator = *job->allocator;
-	/* 5. Rule 2: the owner rows, skipping busy ones (their elements take the per-element path, which waits). */
+	/*
+	 * 5. Rule 2: the owner rows, skipping busy ones (their elements take the
+	 * per-element path, which waits). Then the locked rows and their
+	 * identities, read under a snapshot taken while the locks are held: their
+	 * newest versions (every change of a user's identities writes its row).
+	 */
 	if (nowner_ids > 0) {
 		Datum ids = text_array(owner_ids, nowner_ids);
 		execute(Statement::BulkLockUsers, &ids, nullptr, SPI_OK_SELECT);
-		SPITupleTable *locked = SPI_tuptable;
+		RowById *index = rows_by_id(SPI_tuptable, SPI_processed);
 		uint64 nlocked = SPI_processed;
-		RowById *index = rows_by_id(locked, nlocked);
-		const char **locked_ids = static_cast<const char **>(palloc(sizeof(char *) * (nlocked + 1)));
-		uint32 nlocked_ids = 0;
+		DirectReader *reader = begin_direct_reads();
 		for (uint32 i = 0; i < n; i++) {
 			BulkElement &e = elements[i];
 			if (e.state != BulkState::Candidate || !e.owner_id)
 				continue;
-			const RowById *found = find_row(index, nlocked, e.owner_id);
-			bool isnull;
-			if (!found || DatumGetBool(SPI_getbinval(locked->vals[found->row], locked->tupdesc, 3, &isnull)) ||
-			    DatumGetBool(SPI_getbinval(locked->vals[found->row], locked->tupdesc, 4, &isnull)) ||
-			    !composite_row_tokens(SPI_getbinval(locked->vals[found->row], locked->tupdesc, 2, &isnull),
-			                          &e.owner.row)) {
-				e.state = BulkState::Deferred; /* busy, merged or deleted since the lookup */
+			DirectUser user{};
+			if (!find_row(index, nlocked, e.owner_id) ||
+			    direct_fetch_user(e.owner_id, reader, user) != DirectFetch::Found || user.merged || user.deleted) {
+				e.state = BulkState::Deferred; /* busy, or merged or deleted since the lookup */
 				continue;
 			}
-			e.owner.identities = static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * 4));
-			locked_ids[nlocked_ids++] = e.owner_id;
+			e.owner = user.record;
 		}
-		/* Their identities, read under a snapshot taken while the row locks are held: current. */
-		if (nlocked_ids > 0) {
-			Datum lock_ids = text_array(locked_ids, nlocked_ids);
-			execute(Statement::BulkUserIdentities, &lock_ids, nullptr, SPI_OK_SELECT);
-			RowById *owners = static_cast<RowById *>(palloc(sizeof(RowById) * (n + 1)));
-			uint64 nowners = 0;
-			for (uint32 i = 0; i < n; i++)
-				if (elements[i].state == BulkState::Candidate && elements[i].owner_id)
-					owners[nowners++] = RowById{elements[i].owner_id, i};
-			qsort(owners, nowners, sizeof(RowById), compare_row_ids);
-			uint32 *capacity = static_cast<uint32 *>(palloc0(sizeof(uint32) * (n + 1)));
-			for (uint64 r = 0; r < SPI_processed; r++) {
-				bool isnull;
-				HeapTuple tuple = SPI_tuptable->vals[r];
-				char *user_id = TextDatumGetCString(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
-				const RowById *owner = find_row(owners, nowners, user_id);
-				if (!owner)
-					continue;
-				core::OwnerRecord &record = elements[owner->row].owner;
-				uint32 &cap = capacity[owner->row];
-				if (cap == 0)
-					cap = 4;
-				if (record.nidentities == cap) {
-					cap *= 2;
-					record.identities = static_cast<core::IdentityRef *>(
-					    repalloc(record.identities, sizeof(core::IdentityRef) * cap));
-				}
-				record.identities[record.nidentities++] =
-				    core::IdentityRef{TextDatumGetCString(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)),
-				                      TextDatumGetCString(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull))};
-			}
-		}
+		end_direct_reads(reader);
 	}
 
 	/* 6. The core's plan for each candidate; a refusal or a merge defers. */
@@ -419,14 +422,44 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 	LockMark mark = identity_locks_mark();
 	lock_identities(lock_keys, nlock_keys);
 
-	/* 3. One lookup of every identity of the chunk (and each id, resolved: they only claim). */
-	core::PreparedCall all{};
-	all.identities = static_cast<core::PayloadIdentity *>(palloc(sizeof(core::PayloadIdentity) * (total_identities + 1)));
-	for (uint32 i = 0; i < n; i++)
-		if (elements[i].prepared)
-			for (uint32 k = 0; k < elements[i].call.nidentities; k++)
-				all.identities[all.nidentities++] = elements[i].call.identities[k];
-	IdentityLookupRows rows = lookup_identities(all, nullptr);
+	/*
+	 * 3. Every identity's owner and block, read through the indexes under one
+	 * snapshot taken with the identity locks held (as the lookup statement
+	 * of one call would see them); owners resolved along merges, and each id.
+	 */
+	struct {
+		char **owner;
+		bool *deleted;
+		char **blocked;
+	} rows{static_cast<char **>(palloc0(sizeof(char *) * (total_identities + 1))),
+	       static_cast<bool *>(palloc0(sizeof(bool) * (total_identities + 1))),
+	       static_cast<char **>(palloc0(sizeof(char *) * (total_identities + 1)))};
+	char **resolved_ids = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
+	{
+		DirectReader *reader = begin_direct_reads();
+		HTAB *resolved = chunk_set("user_upsert_many owners resolved", UUID_TEXT_LEN, HASH_STRINGS,
+		                           sizeof(ResolvedOwner));
+		uint32 k = 0;
+		for (uint32 i = 0; i < n; i++) {
+			if (!elements[i].prepared)
+				continue;
+			if (elements[i].call.id) {
+				const ResolvedOwner *r = resolve_owner(resolved, elements[i].call.id, reader);
+				resolved_ids[i] = r->exists ? const_cast<char *>(r->live_id) : nullptr;
+			}
+			for (uint32 j = 0; j < elements[i].call.nidentities; j++, k++) {
+				const core::PayloadIdentity &identity = elements[i].call.identities[j];
+				rows.blocked[k] = direct_blocked_reason(identity.kind, identity.value, reader);
+				char *raw = direct_identity_owner(identity.kind, identity.value, reader);
+				if (!raw)
+					continue;
+				const ResolvedOwner *r = resolve_owner(resolved, raw, reader);
+				rows.owner[k] = const_cast<char *>(r->live_id);
+				rows.deleted[k] = r->deleted;
+			}
+		}
+		end_direct_reads(reader);
+	}
 
 	/* 4. Owners, in element order: several, deleted or blocked ones defer; owners are claimed. */
 	const char **owner_ids = static_cast<const char **>(palloc(sizeof(char *) * (n + 1)));
@@ -446,11 +479,8 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 			if (!claims.claim_owner(id))
 				simple = false;
 		};
-		if (e.call.id) {
-			Resolved r = resolve_user(e.call.id, nullptr);
-			if (r.exists)
-				claim(r.id);
-		}
+		if (resolved_ids[i])
+			claim(resolved_ids[i]);
 		for (uint32 k = 0; k < e.call.nidentities; k++) {
 			if (rows.blocked[first + k] || rows.deleted[first + k])
 				simple = false;

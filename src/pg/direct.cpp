@@ -17,6 +17,7 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "storage/lmgr.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
@@ -35,6 +36,7 @@ extern "C" {
 
 #include "pg/direct.hpp"
 #include "pg/jsonb.hpp"
+#include "pg/lookups.hpp"
 
 #include <initializer_list>
 
@@ -139,28 +141,60 @@ current_catalogue() {
 	return catalogue;
 }
 
+} // namespace
+
+/* An open scan of one index, rescanned for each key. */
+struct DirectScan {
+	Oid index_oid;
+	Relation heap;
+	Relation index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+};
+
+/* The scans of a run of reads under one snapshot: each index is opened once per run. */
+struct DirectReader {
+	Snapshot snapshot;
+	DirectScan scans[8];
+	int nscans;
+};
+
+namespace {
+
+DirectScan &
+scan_of(DirectReader *reader, const IndexOf &where, int nkeys) {
+	for (int i = 0; i < reader->nscans; i++)
+		if (reader->scans[i].index_oid == where.index)
+			return reader->scans[i];
+	if (reader->nscans == static_cast<int>(lengthof(reader->scans)))
+		elog(ERROR, "too many direct scans in one read");
+	DirectScan &s = reader->scans[reader->nscans];
+	s.heap = table_open(where.heap, AccessShareLock);
+	s.index = index_open(where.index, AccessShareLock);
+	s.scan = index_beginscan(s.heap, s.index, reader->snapshot, nkeys, 0);
+	s.slot = table_slot_create(s.heap, nullptr);
+	s.index_oid = where.index;
+	reader->nscans++;
+	return s;
+}
+
 /*
- * Calls visit(slot, arg) for each tuple visible to `snapshot` whose leading
- * index columns equal `keys` (already initialized with ScanKeyInit), until it
- * returns false. The index's own collations compare, as the executor's would.
+ * Calls visit(slot, arg) for each tuple visible to the reader's snapshot
+ * whose leading index columns equal `keys` (already initialized with
+ * ScanKeyInit), until it returns false. The index's own collations compare,
+ * as the executor's would.
  */
 void
-probe(const IndexOf &where, ScanKeyData *keys, int nkeys, Snapshot snapshot,
+probe(const IndexOf &where, ScanKeyData *keys, int nkeys, DirectReader *reader,
       bool (*visit)(TupleTableSlot *slot, void *arg), void *arg) {
-	Relation heap = table_open(where.heap, AccessShareLock);
-	Relation index = index_open(where.index, AccessShareLock);
+	DirectScan &s = scan_of(reader, where, nkeys);
 	for (int i = 0; i < nkeys; i++)
-		keys[i].sk_collation = index->rd_indcollation[keys[i].sk_attno - 1];
-	IndexScanDesc scan = index_beginscan(heap, index, snapshot, nkeys, 0);
-	index_rescan(scan, keys, nkeys, nullptr, 0);
-	TupleTableSlot *slot = table_slot_create(heap, nullptr);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
-		if (!visit(slot, arg))
+		keys[i].sk_collation = s.index->rd_indcollation[keys[i].sk_attno - 1];
+	index_rescan(s.scan, keys, nkeys, nullptr, 0);
+	while (index_getnext_slot(s.scan, ForwardScanDirection, s.slot))
+		if (!visit(s.slot, arg))
 			break;
-	ExecDropSingleTupleTableSlot(slot);
-	index_endscan(scan);
-	index_close(index, NoLock);
-	table_close(heap, NoLock);
+	ExecClearTuple(s.slot);
 }
 
 void
@@ -306,39 +340,48 @@ copy_identity(TupleTableSlot *slot, void *arg) {
 
 } // namespace
 
-Snapshot
+DirectReader *
 begin_direct_reads() {
 	/* As SPI runs a VOLATILE function's statement: see this command's own earlier writes. */
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
-	return GetActiveSnapshot();
+	DirectReader *reader = static_cast<DirectReader *>(palloc0(sizeof(DirectReader)));
+	reader->snapshot = GetActiveSnapshot();
+	return reader;
 }
 
 void
-end_direct_reads(Snapshot snapshot) {
-	Assert(snapshot == GetActiveSnapshot());
-	(void) snapshot;
+end_direct_reads(DirectReader *reader) {
+	for (int i = reader->nscans - 1; i >= 0; i--) {
+		DirectScan &s = reader->scans[i];
+		ExecDropSingleTupleTableSlot(s.slot);
+		index_endscan(s.scan);
+		index_close(s.index, NoLock);
+		table_close(s.heap, NoLock);
+	}
+	reader->nscans = 0;
+	Assert(reader->snapshot == GetActiveSnapshot());
 	PopActiveSnapshot();
 }
 
 char *
-direct_identity_owner(const char *kind, const char *value, Snapshot snapshot) {
+direct_identity_owner(const char *kind, const char *value, DirectReader *reader) {
 	const Catalogue &c = current_catalogue();
 	ScanKeyData keys[2];
 	text_keys(keys, kind, value);
 	TextOut out{c.identity_user_id, nullptr};
-	probe(c.identities_by_key, keys, 2, snapshot, copy_uuid_column, &out);
+	probe(c.identities_by_key, keys, 2, reader, copy_uuid_column, &out);
 	return out.text;
 }
 
 char *
-direct_blocked_reason(const char *kind, const char *value, Snapshot snapshot) {
+direct_blocked_reason(const char *kind, const char *value, DirectReader *reader) {
 	const Catalogue &c = current_catalogue();
 	ScanKeyData keys[2];
 	text_keys(keys, kind, value);
 	TextOut out{c.blocked_reason, nullptr};
-	probe(c.blocked_by_key, keys, 2, snapshot, copy_text_column, &out);
+	probe(c.blocked_by_key, keys, 2, reader, copy_text_column, &out);
 	return out.text;
 }
 
@@ -346,16 +389,16 @@ namespace {
 
 /* The users row `key` finds in `where`, with its identities. */
 DirectFetch
-fetch_user(const Catalogue &c, const IndexOf &where, ScanKeyData *key, Snapshot snapshot, DirectUser &user) {
+fetch_user(const Catalogue &c, const IndexOf &where, ScanKeyData *key, DirectReader *reader, DirectUser &user) {
 	UserOut out{&c, &user, DirectFetch::Missing};
-	probe(where, key, 1, snapshot, copy_user_row, &out);
+	probe(where, key, 1, reader, copy_user_row, &out);
 	if (out.outcome != DirectFetch::Found)
 		return out.outcome;
 
 	ScanKeyData by_user;
 	ScanKeyInit(&by_user, 1, BTEqualStrategyNumber, F_UUID_EQ, DirectFunctionCall1(uuid_in, CStringGetDatum(user.id)));
 	IdentitiesOut identities{&c, static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * 4)), 0, 4};
-	probe(c.identities_by_user, &by_user, 1, snapshot, copy_identity, &identities);
+	probe(c.identities_by_user, &by_user, 1, reader, copy_identity, &identities);
 	user.record.nidentities = identities.count;
 	user.record.identities = identities.identities;
 	return DirectFetch::Found;
@@ -364,27 +407,124 @@ fetch_user(const Catalogue &c, const IndexOf &where, ScanKeyData *key, Snapshot 
 } // namespace
 
 DirectFetch
-direct_fetch_user(const char *id, Snapshot snapshot, DirectUser &user) {
+direct_fetch_user(const char *id, DirectReader *reader, DirectUser &user) {
 	const Catalogue &c = current_catalogue();
 	ScanKeyData key;
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, DirectFunctionCall1(uuid_in, CStringGetDatum(id)));
-	return fetch_user(c, c.users_by_id, &key, snapshot, user);
+	return fetch_user(c, c.users_by_id, &key, reader, user);
 }
 
 DirectFetch
-direct_fetch_user_by_mirror(const char *kind, const char *value, Snapshot snapshot, DirectUser &user) {
+direct_fetch_user_by_mirror(const char *kind, const char *value, DirectReader *reader, DirectUser &user) {
 	const Catalogue &c = current_catalogue();
 	ScanKeyData key;
 	if (strcmp(kind, "fid") == 0) {
 		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
 		            DirectFunctionCall1(int8in, CStringGetDatum(value)));
-		return fetch_user(c, c.users_by_fid, &key, snapshot, user);
+		return fetch_user(c, c.users_by_fid, &key, reader, user);
 	}
 	if (strcmp(kind, "agent") == 0) {
 		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(value));
-		return fetch_user(c, c.users_by_agent_id, &key, snapshot, user);
+		return fetch_user(c, c.users_by_agent_id, &key, reader, user);
 	}
 	return DirectFetch::Missing;
+}
+
+namespace {
+
+struct InsertWait {
+	const Catalogue *catalogue;
+	const char *kind;
+	const char *value;
+	bool waited;
+};
+
+/* One dirty probe: waits for an in-progress insert or delete of (kind, value); false when there was none. */
+bool
+waited_for_identity(void *arg) {
+	InsertWait *w = static_cast<InsertWait *>(arg);
+	SnapshotData dirty;
+	InitDirtySnapshot(dirty);
+	DirectReader reader{};
+	reader.snapshot = &dirty;
+	ScanKeyData keys[2];
+	text_keys(keys, w->kind, w->value);
+	DirectScan &s = scan_of(&reader, w->catalogue->identities_by_key, 2);
+	for (int i = 0; i < 2; i++)
+		keys[i].sk_collation = s.index->rd_indcollation[keys[i].sk_attno - 1];
+	index_rescan(s.scan, keys, 2, nullptr, 0);
+	TransactionId xwait = InvalidTransactionId;
+	ItemPointerData tid;
+	ItemPointerSetInvalid(&tid);
+	while (index_getnext_slot(s.scan, ForwardScanDirection, s.slot)) {
+		xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+		tid = s.slot->tts_tid;
+		if (TransactionIdIsValid(xwait))
+			break;
+	}
+	ExecDropSingleTupleTableSlot(s.slot);
+	index_endscan(s.scan);
+	if (TransactionIdIsValid(xwait))
+		XactLockTableWait(xwait, s.heap, &tid, XLTW_InsertIndex);
+	index_close(s.index, NoLock);
+	table_close(s.heap, NoLock);
+	return TransactionIdIsValid(xwait);
+}
+
+bool
+wait_once_for_identity(void *arg) {
+	static_cast<InsertWait *>(arg)->waited = waited_for_identity(arg);
+	return true;
+}
+
+} // namespace
+
+void
+wait_for_uncommitted_identity(const char *kind, const char *value) {
+	InsertWait job{&current_catalogue(), kind, value, true};
+	for (int attempt = 0; job.waited; attempt++) {
+		/* In a subtransaction: a deadlock the detector breaks here is waited again (the batch restarts). */
+		ErrorData *error = in_subtransaction(wait_once_for_identity, &job);
+		if (error && (error->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED || attempt >= 100))
+			ReThrowError(error);
+		if (error)
+			job.waited = true;
+	}
+}
+
+namespace {
+
+struct StatusOut {
+	const Catalogue *catalogue;
+	bool found;
+	char *merged_into;
+	bool deleted;
+};
+
+bool
+copy_status(TupleTableSlot *slot, void *arg) {
+	StatusOut *out = static_cast<StatusOut *>(arg);
+	bool isnull;
+	Datum merged = slot_getattr(slot, out->catalogue->users_merged_into, &isnull);
+	out->merged_into = isnull ? nullptr : DatumGetCString(DirectFunctionCall1(uuid_out, merged));
+	(void) slot_getattr(slot, out->catalogue->users_deleted_at, &isnull);
+	out->deleted = !isnull;
+	out->found = true;
+	return false;
+}
+
+} // namespace
+
+bool
+direct_user_status(const char *id, DirectReader *reader, char **merged_into, bool *deleted) {
+	const Catalogue &c = current_catalogue();
+	ScanKeyData key;
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, DirectFunctionCall1(uuid_in, CStringGetDatum(id)));
+	StatusOut out{&c, false, nullptr, false};
+	probe(c.users_by_id, &key, 1, reader, copy_status, &out);
+	*merged_into = out.merged_into;
+	*deleted = out.deleted;
+	return out.found;
 }
 
 bool

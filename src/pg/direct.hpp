@@ -21,15 +21,21 @@ extern "C" {
 
 namespace uu::pg {
 
-/* A snapshot for a run of direct reads: what SPI would give a VOLATILE function's next statement. */
-Snapshot begin_direct_reads();
-void end_direct_reads(Snapshot snapshot);
+/*
+ * A run of direct reads under one snapshot, the one SPI would give a VOLATILE
+ * function's next statement (pushed as the active snapshot until
+ * end_direct_reads()). Each index a run probes is opened once and rescanned
+ * for every key.
+ */
+struct DirectReader;
+DirectReader *begin_direct_reads();
+void end_direct_reads(DirectReader *reader);
 
 /* The user linked to (kind, value), as uuid text, or nullptr. */
-char *direct_identity_owner(const char *kind, const char *value, Snapshot snapshot);
+char *direct_identity_owner(const char *kind, const char *value, DirectReader *reader);
 
 /* The reason (kind, value) is in blocked_identities, or nullptr. */
-char *direct_blocked_reason(const char *kind, const char *value, Snapshot snapshot);
+char *direct_blocked_reason(const char *kind, const char *value, DirectReader *reader);
 
 enum class DirectFetch {
 	Missing,     /* no such user */
@@ -47,7 +53,7 @@ struct DirectUser {
 	bool merged;
 	bool deleted;
 };
-DirectFetch direct_fetch_user(const char *id, Snapshot snapshot, DirectUser &user);
+DirectFetch direct_fetch_user(const char *id, DirectReader *reader, DirectUser &user);
 
 /*
  * The user whose mirror column (fid, agent_id) holds the identity `value`:
@@ -56,7 +62,18 @@ DirectFetch direct_fetch_user(const char *id, Snapshot snapshot, DirectUser &use
  * mirrors are written in the same transaction as the identities rows, so one
  * snapshot sees both or neither; user_verify() reports a mirror that differs.
  */
-DirectFetch direct_fetch_user_by_mirror(const char *kind, const char *value, Snapshot snapshot, DirectUser &user);
+DirectFetch direct_fetch_user_by_mirror(const char *kind, const char *value, DirectReader *reader,
+                                        DirectUser &user);
+
+/*
+ * Waits while another transaction is inserting or deleting the identities row
+ * (kind, value) (a dirty probe of its primary key, as a unique check does).
+ * For the triggers: a batch gives its identity locks back before it commits.
+ */
+void wait_for_uncommitted_identity(const char *kind, const char *value);
+
+/* Whether user `id` exists; its merged_into (uuid text or nullptr) and whether it is deleted. */
+bool direct_user_status(const char *id, DirectReader *reader, char **merged_into, bool *deleted);
 
 /*
  * A users row given as a composite datum (a query's "u" column) as to_jsonb()

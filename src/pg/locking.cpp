@@ -60,6 +60,14 @@
  *	  announce_batch() in locking.hpp), so single calls are not held up for
  *	  the length of the batch.
  *
+ *	  A single call can still meet a batch in a cycle: a call writing while a
+ *	  batch runs (careful mode, locking.hpp) may wait on a key the batch has
+ *	  not committed while holding I locks, and the batch may wait for one of
+ *	  those. The detector breaks such a cycle (after deadlock_timeout); a
+ *	  single call whose wait it ends backs off and starts again (its rule-1
+ *	  waits, its careful write, its rule-3 wait), and a batch it ends rolls
+ *	  back and runs again (many.cpp): no 40P01 reaches the caller.
+ *
  *	  Limit: a transaction that calls user_upsert() several times keeps the
  *	  locks of its earlier calls until it ends, so a later call is no longer
  *	  "holding nothing" in rule 3; a cycle with another such transaction is
@@ -80,10 +88,12 @@ extern "C" {
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
 }
 
 #include "pg/locking.hpp"
+#include "pg/lookups.hpp"
 
 namespace uu::pg {
 
@@ -199,6 +209,36 @@ lock_identities(const uint64_t *keys, uint32_t nkeys) {
 		(void) LockAcquire(&tag, ExclusiveLock, true, false);
 		held_locks[nheld++] = tag;
 	}
+}
+
+namespace {
+
+bool
+acquire_waiting(void *tag) {
+	(void) LockAcquire(static_cast<const LOCKTAG *>(tag), ExclusiveLock, true, false);
+	return true;
+}
+
+} // namespace
+
+bool
+lock_identities_or_back_off(const uint64_t *keys, uint32_t nkeys) {
+	ensure_capacity(nheld + nkeys);
+	for (uint32 i = 0; i < nkeys; i++) {
+		LOCKTAG tag;
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(keys[i] >> 32), static_cast<uint32>(keys[i]),
+		                     kIdentityLockSpace);
+		if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL) {
+			/* Busy: wait in a subtransaction, so that a deadlock the detector breaks can be caught. */
+			if (ErrorData *error = in_subtransaction(acquire_waiting, &tag)) {
+				if (error->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED || batch_call_running())
+					ReThrowError(error);
+				return false;
+			}
+		}
+		held_locks[nheld++] = tag;
+	}
+	return true;
 }
 
 void

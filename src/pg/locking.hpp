@@ -20,6 +20,14 @@ LockMark identity_locks_mark();
 /* Takes the identity locks for sorted, distinct `keys`, waiting; ereports on cancel or timeout. */
 void lock_identities(const uint64_t *keys, uint32_t nkeys);
 
+/*
+ * lock_identities() for a single call: a wait for a busy lock that the
+ * deadlock detector ends (a cycle with a batch, see locking.cpp) returns
+ * false; the caller gives back what it holds and starts again. Inside
+ * user_upsert_many() the error is raised, for the batch to start over.
+ */
+bool lock_identities_or_back_off(const uint64_t *keys, uint32_t nkeys);
+
 /* Releases the identity locks taken since `mark` (the back-off step of the protocol). */
 void release_identities_since(LockMark mark);
 
@@ -41,6 +49,7 @@ void announce_batch();
  */
 void take_batch_turn();
 bool batch_running_elsewhere();
+
 
 /*
  * Between two operations of a transaction (after a user_upsert() call,

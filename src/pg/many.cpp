@@ -37,6 +37,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -151,6 +152,9 @@ struct BatchRun {
 bool
 apply_batch(void *arg) {
 	BatchRun *run = static_cast<BatchRun *>(arg);
+	/* Inside the subtransaction, so that a restart gives these back too (a direct writer may wait for them). */
+	take_batch_turn();
+	announce_batch();
 	ReturnSetInfo *rsinfo = run->rsinfo;
 	MemoryContext chunk_context = run->chunk_context;
 	MemoryContext outer = CurrentMemoryContext;
@@ -238,12 +242,18 @@ upsert_many(FunctionCallInfo fcinfo) {
 		rsinfo->returnMode = SFRM_Materialize;
 		MemoryContextSwitchTo(per_query);
 	}
-	take_batch_turn();
-	announce_batch();
-
 	BatchRun run{payloads, rsinfo,
 	             AllocSetContextCreate(CurrentMemoryContext, "user_upsert_many chunk", ALLOCSET_DEFAULT_SIZES), 0, 0};
 	batch_depth++;
+	/*
+	 * The batch's waits check for a deadlock after 20 ms instead of the
+	 * server's deadlock_timeout: in any cycle with a waiter that holds its
+	 * place in a row's queue (a direct UPDATE waiting for a row the batch
+	 * wrote), the batch then finds the cycle first and is the one that rolls
+	 * back and starts over, rather than the other statement failing.
+	 */
+	int nest_level = NewGUCNestLevel();
+	(void) set_config_option("deadlock_timeout", "20ms", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	PG_TRY();
 	{
 		for (int attempt = 0;; attempt++) {
@@ -266,6 +276,7 @@ upsert_many(FunctionCallInfo fcinfo) {
 	}
 	PG_END_TRY();
 	batch_depth--;
+	AtEOXact_GUC(true, nest_level);
 	MemoryContextDelete(run.chunk_context);
 	ereport(DEBUG1, (errmsg_internal("user_upsert_many: " INT64_FORMAT " of " INT64_FORMAT
 	                                 " elements decided set-wise, the others one by one",

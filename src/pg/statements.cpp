@@ -217,15 +217,10 @@ constexpr StatementText kStatements[] = {
      "   FOR UPDATE OF i",
      1,
      {TEXTOID}},
-    /*
-     * BulkLockUsers($1 ids text[]): id, the row as a composite, merged, deleted, for each row it could
-     * lock (at its newest version); their identities are read by the next statement, whose snapshot
-     * is taken while the locks are held.
-     */
+    /* BulkLockUsers($1 ids text[]): the ids of the rows it could lock, skipping busy ones */
     {Statement::BulkLockUsers,
-     "SELECT u.id::pg_catalog.text, u, u.merged_into IS NOT NULL, u.deleted_at IS NOT NULL "
-     "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.uuid[]) "
-     "   FOR UPDATE OF u SKIP LOCKED",
+     "SELECT u.id::pg_catalog.text FROM user_upsert.users u "
+     " WHERE u.id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.uuid[]) FOR UPDATE OF u SKIP LOCKED",
      1,
      {TEXTARRAYOID}},
     /* BulkInsertUsers($1 ids, $2 kinds, $3 fids, ... $11 observed_at: InsertUser's columns as arrays) */
@@ -259,12 +254,6 @@ constexpr StatementText kStatements[] = {
      "    ON CONFLICT DO NOTHING",
      3,
      {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID}},
-    /* BulkUserIdentities($1 ids text[]): user id, kind, value of every identity of those users */
-    {Statement::BulkUserIdentities,
-     "SELECT i.user_id::pg_catalog.text, i.kind, i.value FROM user_upsert.identities i "
-     " WHERE i.user_id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.uuid[])",
-     1,
-     {TEXTARRAYOID}},
 };
 static_assert(sizeof kStatements / sizeof kStatements[0] == static_cast<size_t>(Statement::Count_),
               "one SQL text per Statement");

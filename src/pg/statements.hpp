@@ -40,11 +40,10 @@ enum class Statement {
 	MirrorOwner,     /* a user whose fid, primary_address or agent_id column holds one of these values */
 	LockIdentityRows, /* FOR UPDATE SKIP LOCKED on a user's identities rows; returns how many were locked */
 	WaitForIdentityRows, /* FOR UPDATE on a user's identities rows, waiting */
-	BulkLockUsers,       /* FOR UPDATE SKIP LOCKED of many users, rows as composites (user_upsert_many) */
+	BulkLockUsers,       /* FOR UPDATE SKIP LOCKED of many users, ids of the locked ones (user_upsert_many) */
 	BulkInsertUsers,     /* InsertUser for many rows, ids given, rows returned as composites */
 	BulkUpdateUsers,     /* UpdateUser for many rows, rows returned as composites */
 	BulkLinkIdentities,  /* LinkIdentities with one user id per identity */
-	BulkUserIdentities,  /* the identities of many users */
 	Count_
 };
 

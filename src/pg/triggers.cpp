@@ -46,6 +46,7 @@ extern "C" {
 #include "storage/proc.h"
 }
 
+#include "pg/direct.hpp"
 #include "pg/errors.hpp"
 #include "pg/locking.hpp"
 #include "pg/lookups.hpp"
@@ -104,6 +105,15 @@ lock_pairs(const char *const *kinds, const char *const *values, int n) {
 		ndistinct++;
 	}
 	lock_identities(keys, static_cast<uint32>(ndistinct));
+	/*
+	 * A batch gives its identity locks back before it commits: an identity it
+	 * linked is then held by nobody yet invisible. Wait for such an insert to
+	 * end, as a unique index would, before deciding on these identities.
+	 */
+	if (batch_running_elsewhere())
+		for (int i = 0; i < n; i++)
+			if (values[i])
+				wait_for_uncommitted_identity(kinds[i], values[i]);
 }
 
 /* Owners of identities, cross-checked and refusing blocked values as user_upsert() does. */
@@ -156,11 +166,27 @@ link_payload(const char *user_id, const char *kind, const char *value) {
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));
 }
 
-/* Locks a user row, waiting (the triggers' row-first order); fills `record`. False when absent. */
+bool
+run_lock_user_waiting(void *arg) {
+	execute(Statement::LockUserWaiting, static_cast<Datum *>(arg), " ", SPI_OK_SELECT);
+	return true;
+}
+
+/*
+ * Locks a user row, waiting (the triggers' row-first order); fills `record`.
+ * False when absent. A wait the deadlock detector ends is waited again: the
+ * other side is a batch that waits in the same cycle and restarts (many.cpp).
+ */
 bool
 lock_user_waiting(const char *id, core::OwnerRecord &record, bool *merged, bool *deleted) {
 	Datum arg = CStringGetTextDatum(id);
-	execute(Statement::LockUserWaiting, &arg, " ", SPI_OK_SELECT);
+	for (int attempt = 0;; attempt++) {
+		ErrorData *error = in_subtransaction(run_lock_user_waiting, &arg);
+		if (error == nullptr)
+			break;
+		if (error->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED || attempt >= 10)
+			ReThrowError(error);
+	}
 	if (SPI_processed == 0)
 		return false;
 	bool isnull;

@@ -413,7 +413,10 @@ lock_and_look_up(const core::PreparedCall &call) {
 	for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
 		CHECK_FOR_INTERRUPTS();
 		LockMark mark = identity_locks_mark();
-		lock_identities(call.lock_keys, call.nlocks);
+		if (!lock_identities_or_back_off(call.lock_keys, call.nlocks)) {
+			release_identities_since(mark);
+			continue;
+		}
 
 		IdentityLookupRows rows = lookup_current_owners(call, !call.skip_conflicts);
 
@@ -710,7 +713,7 @@ run_lookup(const char *kind, const char *value) {
  */
 static Jsonb *
 ensure_without_locks(core::TokenSpan tokens, const core::Config &config, const core::PreparedCall &call,
-                     core::Allocator &allocator, Snapshot snapshot) {
+                     core::Allocator &allocator, DirectReader *reader) {
 	DirectUser owner{};
 	const char *owner_id = nullptr;
 	uint32 n = call.nidentities;
@@ -729,19 +732,19 @@ ensure_without_locks(core::TokenSpan tokens, const core::Config &config, const c
 		return false;
 	};
 	if (call.id) {
-		if (!live(direct_fetch_user(call.id, snapshot, owner)))
+		if (!live(direct_fetch_user(call.id, reader, owner)))
 			return nullptr;
 		owner_id = owner.id;
 	}
 	for (uint32 i = 0; i < n; i++) {
 		const core::PayloadIdentity &identity = call.identities[i];
-		if (char *blocked = direct_blocked_reason(identity.kind, identity.value, snapshot)) {
+		if (char *blocked = direct_blocked_reason(identity.kind, identity.value, reader)) {
 			if (!call.skip_conflicts)
 				report_blocked(identity, blocked);
 			return nullptr;
 		}
 		if (!owner_id) {
-			DirectFetch by_mirror = direct_fetch_user_by_mirror(identity.kind, identity.value, snapshot, owner);
+			DirectFetch by_mirror = direct_fetch_user_by_mirror(identity.kind, identity.value, reader, owner);
 			if (by_mirror != DirectFetch::Missing) {
 				if (!live(by_mirror))
 					return nullptr;
@@ -752,12 +755,12 @@ ensure_without_locks(core::TokenSpan tokens, const core::Config &config, const c
 			identity_owner[i] = owner_id;
 			continue;
 		}
-		char *user_id = direct_identity_owner(identity.kind, identity.value, snapshot);
+		char *user_id = direct_identity_owner(identity.kind, identity.value, reader);
 		if (!user_id)
 			continue;
 		if (owner_id && strcmp(owner_id, user_id) != 0)
 			return nullptr; /* several owners */
-		if (!owner_id && !live(direct_fetch_user(user_id, snapshot, owner)))
+		if (!owner_id && !live(direct_fetch_user(user_id, reader, owner)))
 			return nullptr;
 		owner_id = identity_owner[i] = user_id;
 	}
@@ -798,9 +801,9 @@ run_ensure(Jsonb *payload) {
 	core::TokenSpan given = jsonb_to_tokens(payload);
 	core::TokenSpan tokens = cxx_phase("user_ensure()", [&] { return core::with_policy(given, "keep", allocator); });
 	core::PreparedCall call = cxx_phase("user_ensure()", [&] { return core::prepare_call(tokens, config, allocator); });
-	Snapshot snapshot = begin_direct_reads();
-	Jsonb *result = ensure_without_locks(tokens, config, call, allocator, snapshot);
-	end_direct_reads(snapshot);
+	DirectReader *reader = begin_direct_reads();
+	Jsonb *result = ensure_without_locks(tokens, config, call, allocator, reader);
+	end_direct_reads(reader);
 	if (result)
 		return result;
 	int nest_level = pin_search_path();
