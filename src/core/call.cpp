@@ -267,11 +267,21 @@ duplicate_answer(TokenSpan first, Allocator &allocator) {
 
 TokenSpan
 with_policy(TokenSpan tokens, const char *policy, Allocator &allocator) {
-	Json payload = json_from_tokens(tokens, kMaxPayloadDepth);
-	if (!payload.is_object())
+	if (tokens.count < 2 || tokens.tokens[0].type != TokenType::ObjectBegin)
 		return tokens;
-	payload.set("policy", Json::string(policy));
-	return json_to_tokens(payload, allocator);
+	/* The members but "policy", then "policy": a splice of the tokens, no Json tree. */
+	TokenWriter out(tokens.count + 2);
+	out.mark(TokenType::ObjectBegin);
+	for (std::uint32_t i = 1; i + 1 < tokens.count;) {
+		std::uint32_t end = value_end(tokens, i + 1);
+		if (std::string_view(tokens.tokens[i].str, tokens.tokens[i].len) != "policy")
+			out.copy(tokens.tokens + i, tokens.tokens + end);
+		i = end;
+	}
+	out.text(TokenType::Key, "policy");
+	out.text(TokenType::String, policy);
+	out.mark(TokenType::ObjectEnd);
+	return out.finish(allocator);
 }
 
 PreparedCall

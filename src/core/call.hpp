@@ -129,7 +129,10 @@ bool is_older_than_user(std::int64_t timestamp, TokenSpan row);
 /* {"action": "duplicate", "result": first} */
 TokenSpan duplicate_answer(TokenSpan first, Allocator &allocator);
 
-/* The payload with "policy" replaced (a non-object payload is returned as is, for prepare_call to refuse). */
+/*
+ * The payload with "policy" replaced (a non-object payload is returned as is,
+ * for prepare_call to refuse); the result points into `payload` and `policy`.
+ */
 TokenSpan with_policy(TokenSpan payload, const char *policy, Allocator &allocator);
 
 PreparedCall prepare_call(TokenSpan payload, const Config &config, Allocator &allocator);

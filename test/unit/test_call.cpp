@@ -192,3 +192,19 @@ BOOST_AUTO_TEST_CASE(ensure_answer_steps_aside_when_plan_call_must_decide) {
 		BOOST_TEST(answer.count == 0u, payload);
 	}
 }
+
+BOOST_AUTO_TEST_CASE(with_policy_replaces_or_adds_the_top_level_policy_only) {
+	Arena arena;
+	Allocator a = arena.allocator();
+	auto rewritten = [&](const char *payload) {
+		return json_of(uu::core::with_policy(tokens_of(J(payload), arena), "keep", a));
+	};
+	BOOST_TEST((rewritten(R"({"fid": 1, "policy": "merge"})") == J(R"({"fid": 1, "policy": "keep"})")));
+	BOOST_TEST((rewritten(R"({"fid": 1})") == J(R"({"fid": 1, "policy": "keep"})")));
+	BOOST_TEST((rewritten(R"({"policy": {"odd": [1, 2]}, "fid": 1})") == J(R"({"fid": 1, "policy": "keep"})")));
+	BOOST_TEST((rewritten(R"({"attrs": {"policy": "merge"}, "policy": null})") ==
+	            J(R"({"attrs": {"policy": "merge"}, "policy": "keep"})")));
+	BOOST_TEST((rewritten("{}") == J(R"({"policy": "keep"})")));
+	TokenSpan array = tokens_of(J("[1, 2]"), arena);
+	BOOST_TEST(uu::core::with_policy(array, "keep", a).tokens == array.tokens);
+}
