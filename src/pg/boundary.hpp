@@ -33,30 +33,35 @@ void capture_internal_error(const char *what) noexcept;
 /* An Allocator handing out memory from `context` (a MemoryContext). */
 core::Allocator palloc_allocator(void *context);
 
+enum class CxxOutcome { Done, Refused, Failed };
+
+/* Runs `work`, storing its result; any exception is captured in the POD error box instead. */
+template <typename F, typename Result>
+CxxOutcome
+run_cxx(F &&work, Result *result) noexcept {
+	static_assert(std::is_trivially_destructible_v<Result>,
+	              "data leaving a C++ phase must survive a longjmp: make it POD");
+	try {
+		*result = work();
+		return CxxOutcome::Done;
+	} catch (const core::Error &e) {
+		capture_core_error(e);
+		return CxxOutcome::Refused;
+	} catch (const std::bad_alloc &) {
+		capture_out_of_memory();
+	} catch (const std::exception &e) {
+		capture_internal_error(e.what());
+	} catch (...) {
+		capture_internal_error("unknown exception");
+	}
+	return CxxOutcome::Failed;
+}
+
 template <typename F>
 auto
 cxx_phase(const char *function, F &&work) -> decltype(work()) {
-	using Result = decltype(work());
-	static_assert(std::is_trivially_destructible_v<Result>,
-	              "data leaving a C++ phase must survive a longjmp: make it POD");
-	Result result{};
-	bool failed = false;
-	try {
-		result = work();
-	} catch (const core::Error &e) {
-		capture_core_error(e);
-		failed = true;
-	} catch (const std::bad_alloc &) {
-		capture_out_of_memory();
-		failed = true;
-	} catch (const std::exception &e) {
-		capture_internal_error(e.what());
-		failed = true;
-	} catch (...) {
-		capture_internal_error("unknown exception");
-		failed = true;
-	}
-	if (failed)
+	decltype(work()) result{};
+	if (run_cxx(work, &result) != CxxOutcome::Done)
 		report_captured_error(function);
 	return result;
 }
@@ -69,27 +74,10 @@ cxx_phase(const char *function, F &&work) -> decltype(work()) {
 template <typename F>
 bool
 cxx_phase_unless_refused(const char *function, F &&work, decltype(work()) *result) {
-	static_assert(std::is_trivially_destructible_v<decltype(work())>,
-	              "data leaving a C++ phase must survive a longjmp: make it POD");
-	bool failed = false;
-	try {
-		*result = work();
-		return true;
-	} catch (const core::Error &) {
-		return false;
-	} catch (const std::bad_alloc &) {
-		capture_out_of_memory();
-		failed = true;
-	} catch (const std::exception &e) {
-		capture_internal_error(e.what());
-		failed = true;
-	} catch (...) {
-		capture_internal_error("unknown exception");
-		failed = true;
-	}
-	if (failed)
+	CxxOutcome outcome = run_cxx(work, result);
+	if (outcome == CxxOutcome::Failed)
 		report_captured_error(function);
-	return false;
+	return outcome == CxxOutcome::Done;
 }
 
 } // namespace uu::pg

@@ -365,24 +365,31 @@ end_direct_reads(DirectReader *reader) {
 	PopActiveSnapshot();
 }
 
+namespace {
+
+/* Column `column` of the row a (kind, value) index finds, as `copy` spells it; nullptr when none. */
+char *
+column_by_identity(const IndexOf &where, AttrNumber column, bool (*copy)(TupleTableSlot *, void *), const char *kind,
+                   const char *value, DirectReader *reader) {
+	ScanKeyData keys[2];
+	text_keys(keys, kind, value);
+	TextOut out{column, nullptr};
+	probe(where, keys, 2, reader, copy, &out);
+	return out.text;
+}
+
+} // namespace
+
 char *
 direct_identity_owner(const char *kind, const char *value, DirectReader *reader) {
 	const Catalogue &c = current_catalogue();
-	ScanKeyData keys[2];
-	text_keys(keys, kind, value);
-	TextOut out{c.identity_user_id, nullptr};
-	probe(c.identities_by_key, keys, 2, reader, copy_uuid_column, &out);
-	return out.text;
+	return column_by_identity(c.identities_by_key, c.identity_user_id, copy_uuid_column, kind, value, reader);
 }
 
 char *
 direct_blocked_reason(const char *kind, const char *value, DirectReader *reader) {
 	const Catalogue &c = current_catalogue();
-	ScanKeyData keys[2];
-	text_keys(keys, kind, value);
-	TextOut out{c.blocked_reason, nullptr};
-	probe(c.blocked_by_key, keys, 2, reader, copy_text_column, &out);
-	return out.text;
+	return column_by_identity(c.blocked_by_key, c.blocked_reason, copy_text_column, kind, value, reader);
 }
 
 namespace {

@@ -199,18 +199,6 @@ identity_locks_mark() {
 	return nheld;
 }
 
-void
-lock_identities(const uint64_t *keys, uint32_t nkeys) {
-	ensure_capacity(nheld + nkeys);
-	for (uint32 i = 0; i < nkeys; i++) {
-		LOCKTAG tag;
-		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(keys[i] >> 32), static_cast<uint32>(keys[i]),
-		                     kIdentityLockSpace);
-		(void) LockAcquire(&tag, ExclusiveLock, true, false);
-		held_locks[nheld++] = tag;
-	}
-}
-
 namespace {
 
 bool
@@ -219,17 +207,21 @@ acquire_waiting(void *tag) {
 	return true;
 }
 
-} // namespace
-
+/*
+ * Takes the identity locks of `keys` in order. With back_off, a busy lock is
+ * waited for in a subtransaction, so that a wait the deadlock detector ends
+ * returns false instead of failing the call (outside a batch).
+ */
 bool
-lock_identities_or_back_off(const uint64_t *keys, uint32_t nkeys) {
+take_identity_locks(const uint64_t *keys, uint32_t nkeys, bool back_off) {
 	ensure_capacity(nheld + nkeys);
 	for (uint32 i = 0; i < nkeys; i++) {
 		LOCKTAG tag;
 		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(keys[i] >> 32), static_cast<uint32>(keys[i]),
 		                     kIdentityLockSpace);
-		if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL) {
-			/* Busy: wait in a subtransaction, so that a deadlock the detector breaks can be caught. */
+		if (!back_off)
+			(void) LockAcquire(&tag, ExclusiveLock, true, false);
+		else if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL) {
 			if (ErrorData *error = in_subtransaction(acquire_waiting, &tag)) {
 				if (error->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED || batch_call_running())
 					ReThrowError(error);
@@ -239,6 +231,18 @@ lock_identities_or_back_off(const uint64_t *keys, uint32_t nkeys) {
 		held_locks[nheld++] = tag;
 	}
 	return true;
+}
+
+} // namespace
+
+void
+lock_identities(const uint64_t *keys, uint32_t nkeys) {
+	(void) take_identity_locks(keys, nkeys, false);
+}
+
+bool
+lock_identities_or_back_off(const uint64_t *keys, uint32_t nkeys) {
+	return take_identity_locks(keys, nkeys, true);
 }
 
 void
