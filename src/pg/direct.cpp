@@ -437,65 +437,59 @@ direct_fetch_user_by_mirror(const char *kind, const char *value, DirectReader *r
 	return DirectFetch::Missing;
 }
 
-namespace {
-
-struct InsertWait {
-	const Catalogue *catalogue;
-	const char *kind;
-	const char *value;
-	bool waited;
-};
-
-/* One dirty probe: waits for an in-progress insert or delete of (kind, value); false when there was none. */
-bool
-waited_for_identity(void *arg) {
-	InsertWait *w = static_cast<InsertWait *>(arg);
+TransactionId
+direct_identity_in_progress(const char *kind, const char *value) {
+	const Catalogue &c = current_catalogue();
 	SnapshotData dirty;
 	InitDirtySnapshot(dirty);
 	DirectReader reader{};
 	reader.snapshot = &dirty;
 	ScanKeyData keys[2];
-	text_keys(keys, w->kind, w->value);
-	DirectScan &s = scan_of(&reader, w->catalogue->identities_by_key, 2);
+	text_keys(keys, kind, value);
+	DirectScan &s = scan_of(&reader, c.identities_by_key, 2);
 	for (int i = 0; i < 2; i++)
 		keys[i].sk_collation = s.index->rd_indcollation[keys[i].sk_attno - 1];
 	index_rescan(s.scan, keys, 2, nullptr, 0);
 	TransactionId xwait = InvalidTransactionId;
-	ItemPointerData tid;
-	ItemPointerSetInvalid(&tid);
-	while (index_getnext_slot(s.scan, ForwardScanDirection, s.slot)) {
+	while (!TransactionIdIsValid(xwait) && index_getnext_slot(s.scan, ForwardScanDirection, s.slot))
 		xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
-		tid = s.slot->tts_tid;
-		if (TransactionIdIsValid(xwait))
-			break;
-	}
 	ExecDropSingleTupleTableSlot(s.slot);
 	index_endscan(s.scan);
-	if (TransactionIdIsValid(xwait))
-		XactLockTableWait(xwait, s.heap, &tid, XLTW_InsertIndex);
 	index_close(s.index, NoLock);
 	table_close(s.heap, NoLock);
-	return TransactionIdIsValid(xwait);
+	return xwait;
 }
 
+namespace {
+
 bool
-wait_once_for_identity(void *arg) {
-	static_cast<InsertWait *>(arg)->waited = waited_for_identity(arg);
-	return true;
+wait_for_xact(void *xid) {
+	XactLockTableWait(*static_cast<TransactionId *>(xid), nullptr, nullptr, XLTW_None);
+	return false; /* nothing to keep */
 }
 
 } // namespace
 
+bool
+waited_for_transaction(TransactionId xid) {
+	/* In a subtransaction: a wait the deadlock detector ends is just over (the caller looks again). */
+	if (ErrorData *error = in_subtransaction(wait_for_xact, &xid))
+		if (error->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED)
+			ReThrowError(error);
+	return true;
+}
+
 void
 wait_for_uncommitted_identity(const char *kind, const char *value) {
-	InsertWait job{&current_catalogue(), kind, value, true};
-	for (int attempt = 0; job.waited; attempt++) {
-		/* In a subtransaction: a deadlock the detector breaks here is waited again (the batch restarts). */
-		ErrorData *error = in_subtransaction(wait_once_for_identity, &job);
-		if (error && (error->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED || attempt >= 100))
-			ReThrowError(error);
-		if (error)
-			job.waited = true;
+	for (int attempt = 0;; attempt++) {
+		TransactionId xid = direct_identity_in_progress(kind, value);
+		if (!TransactionIdIsValid(xid))
+			return;
+		if (attempt >= 100)
+			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			                errmsg("identity (%s, %s) stayed in another transaction's write", kind, value),
+			                errhint("Retry the transaction.")));
+		(void) waited_for_transaction(xid);
 	}
 }
 

@@ -72,6 +72,15 @@ DirectFetch direct_fetch_user_by_mirror(const char *kind, const char *value, Dir
  */
 void wait_for_uncommitted_identity(const char *kind, const char *value);
 
+/*
+ * The transaction inserting or deleting the identities row (kind, value)
+ * right now (a dirty probe), or InvalidTransactionId.
+ */
+TransactionId direct_identity_in_progress(const char *kind, const char *value);
+
+/* Waits for `xid` to end; a wait the deadlock detector ends counts as over. */
+bool waited_for_transaction(TransactionId xid);
+
 /* Whether user `id` exists; its merged_into (uuid text or nullptr) and whether it is deleted. */
 bool direct_user_status(const char *id, DirectReader *reader, char **merged_into, bool *deleted);
 

@@ -60,13 +60,17 @@
  *	  announce_batch() in locking.hpp), so single calls are not held up for
  *	  the length of the batch.
  *
- *	  A single call can still meet a batch in a cycle: a call writing while a
- *	  batch runs (careful mode, locking.hpp) may wait on a key the batch has
- *	  not committed while holding I locks, and the batch may wait for one of
- *	  those. The detector breaks such a cycle (after deadlock_timeout); a
- *	  single call whose wait it ends backs off and starts again (its rule-1
- *	  waits, its careful write, its rule-3 wait), and a batch it ends rolls
- *	  back and runs again (many.cpp): no 40P01 reaches the caller.
+ *	  What a batch gives back early is a hazard for the others: an identity
+ *	  it linked is invisible until it commits, yet unlocked. So while a batch
+ *	  runs, a single call looks for such a write (a dirty probe of
+ *	  identities_pkey) right after taking its I locks and, if it finds one,
+ *	  gives its locks back, waits for that transaction holding nothing (as in
+ *	  rule 3) and starts again; a trigger, which holds its row, waits for it
+ *	  the same way before deciding. Cycles that remain (a wait PostgreSQL's
+ *	  detector ends) are waited again or backed off by single calls and
+ *	  triggers; a batch rolls back and runs again, checking for deadlock
+ *	  after 20 ms for its first restarts so that it is the victim while a
+ *	  restart can help (many.cpp).
  *
  *	  Limit: a transaction that calls user_upsert() several times keeps the
  *	  locks of its earlier calls until it ends, so a later call is no longer

@@ -152,9 +152,6 @@ struct BatchRun {
 bool
 apply_batch(void *arg) {
 	BatchRun *run = static_cast<BatchRun *>(arg);
-	/* Inside the subtransaction, so that a restart gives these back too (a direct writer may wait for them). */
-	take_batch_turn();
-	announce_batch();
 	ReturnSetInfo *rsinfo = run->rsinfo;
 	MemoryContext chunk_context = run->chunk_context;
 	MemoryContext outer = CurrentMemoryContext;
@@ -218,6 +215,7 @@ apply_batch(void *arg) {
  */
 int batch_depth = 0;
 constexpr int kMaxBatchRestarts = 100;
+constexpr int kQuickRestarts = 3;
 
 } // namespace
 
@@ -252,8 +250,11 @@ upsert_many(FunctionCallInfo fcinfo) {
 	 * wrote), the batch then finds the cycle first and is the one that rolls
 	 * back and starts over, rather than the other statement failing.
 	 */
+	take_batch_turn();
+	announce_batch();
 	int nest_level = NewGUCNestLevel();
 	(void) set_config_option("deadlock_timeout", "20ms", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	bool quick_checks = true;
 	PG_TRY();
 	{
 		for (int attempt = 0;; attempt++) {
@@ -264,6 +265,17 @@ upsert_many(FunctionCallInfo fcinfo) {
 			release_identities_since(mark);
 			if (error->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED || attempt >= kMaxBatchRestarts)
 				ReThrowError(error);
+			/*
+			 * A waiter that already waits for this whole transaction (it
+			 * waited on a row a committed chunk wrote) is not freed by a
+			 * restart: after a few, the batch waits with the server's
+			 * deadlock_timeout again, so that the other side, which can
+			 * back off, finds the cycle first.
+			 */
+			if (quick_checks && attempt >= kQuickRestarts) {
+				AtEOXact_GUC(true, nest_level);
+				quick_checks = false;
+			}
 			tuplestore_clear(rsinfo->setResult);
 			MemoryContextReset(run.chunk_context);
 			run.elements = run.in_chunks = 0;
@@ -276,7 +288,8 @@ upsert_many(FunctionCallInfo fcinfo) {
 	}
 	PG_END_TRY();
 	batch_depth--;
-	AtEOXact_GUC(true, nest_level);
+	if (quick_checks)
+		AtEOXact_GUC(true, nest_level);
 	MemoryContextDelete(run.chunk_context);
 	ereport(DEBUG1, (errmsg_internal("user_upsert_many: " INT64_FORMAT " of " INT64_FORMAT
 	                                 " elements decided set-wise, the others one by one",

@@ -417,6 +417,23 @@ lock_and_look_up(const core::PreparedCall &call) {
 			release_identities_since(mark);
 			continue;
 		}
+		/*
+		 * While a batch runs, an identity it linked may be invisible yet
+		 * unlocked (it gives its identity locks back early): then wait for it
+		 * holding nothing, as rule 3 waits for a row, and start again, rather
+		 * than wait on its key later while holding the identity locks the
+		 * batch may need.
+		 */
+		if (!batch_call_running() && batch_running_elsewhere()) {
+			TransactionId writer = InvalidTransactionId;
+			for (uint32 i = 0; i < call.nidentities && !TransactionIdIsValid(writer); i++)
+				writer = direct_identity_in_progress(call.identities[i].kind, call.identities[i].value);
+			if (TransactionIdIsValid(writer)) {
+				release_identities_since(mark);
+				(void) waited_for_transaction(writer);
+				continue;
+			}
+		}
 
 		IdentityLookupRows rows = lookup_current_owners(call, !call.skip_conflicts);
 
