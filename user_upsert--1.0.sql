@@ -65,6 +65,16 @@ CREATE TABLE user_upsert.blocked_identities (
     reason text NOT NULL DEFAULT 'blocked',
     PRIMARY KEY (kind, value)
 );
+-- Backends keep the blocked list in memory (src/pg/direct.cpp); any write to
+-- it drops every copy.
+CREATE FUNCTION user_upsert.blocked_identities_changed()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'user_upsert_blocked_identities_changed_1_0';
+CREATE TRIGGER blocked_identities_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON user_upsert.blocked_identities
+    FOR EACH STATEMENT EXECUTE FUNCTION user_upsert.blocked_identities_changed();
+
 INSERT INTO user_upsert.blocked_identities (kind, value, reason) VALUES
     ('wallet', '0x0000000000000000000000000000000000000000', 'the EVM zero address'),
     ('wallet', '0x000000000000000000000000000000000000dead', 'the EVM burn address');

@@ -64,6 +64,21 @@ SELECT pg_temp.try('{"fid": 7, "external": {"github": "seven"}}') AS blocked_own
 SELECT pg_temp.try('{"fid": 7, "external": {"github": "seven"}, "conflicts": "skip"}') AS blocked_skipped;
 DELETE FROM user_upsert.blocked_identities WHERE value = 'github:seven';
 SELECT pg_temp.try('{"fid": 7, "external": {"github": "seven"}}') AS unblocked;
+-- the hit path keeps the blocked list in memory: a block and its rollback in this transaction are seen at once
+BEGIN;
+INSERT INTO user_upsert.blocked_identities (kind, value, reason) VALUES ('fid', '7', 'in this transaction');
+SELECT pg_temp.try('{"fid": 7}') AS blocked_in_transaction;
+ROLLBACK;
+SELECT pg_temp.try('{"fid": 7}') AS after_rollback;
+UPDATE user_upsert.blocked_identities SET value = '7', kind = 'fid' WHERE value = '0x000000000000000000000000000000000000dead';
+SELECT pg_temp.try('{"fid": 7}') AS blocked_by_update;
+UPDATE user_upsert.blocked_identities SET value = '0x000000000000000000000000000000000000dead', kind = 'wallet' WHERE kind = 'fid';
+SELECT pg_temp.try('{"fid": 7}') AS update_undone;
+-- under REPEATABLE READ the list is read under the transaction's snapshot, as the table says
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.try('{"wallets": ["0x000000000000000000000000000000000000dead"]}') AS rr_blocked;
+SELECT pg_temp.try('{"fid": 7}') AS rr_fid;
+COMMIT;
 
 -- identities of two users: keep answers the first owner and merges nothing (the locking path decides)
 SELECT user_upsert.user_upsert('{"wallets": ["0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"], "username": "eight"}')->>'action' AS eight;

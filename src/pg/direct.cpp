@@ -25,6 +25,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -70,9 +71,38 @@ struct Catalogue {
 Catalogue catalogue;
 bool callback_registered = false;
 
+/*
+ * The rows of blocked_identities, kept per backend: the list is small and
+ * read by every call, while it changes rarely. Any write to the table fires
+ * a statement trigger that invalidates its relcache entry (at commit for
+ * other backends, at the next command for this one), which empties this
+ * cache; a lookup first takes the invalidations that have arrived, then
+ * loads under the latest snapshot. Under REPEATABLE READ and SERIALIZABLE the
+ * table is read under the transaction's snapshot instead (blocked_reason()).
+ */
+struct BlockedCache {
+	HTAB *entries; /* "kind:value" -> reason */
+	MemoryContext context;
+	uint64 invalidations; /* counts forget_catalogue() calls, to see one during a load */
+	bool valid;
+};
+BlockedCache blocked_cache;
+
+/* kind, ':' and value: a normalized identity is far shorter (an external one at most 32 + 1 + 255 bytes) */
+constexpr Size kBlockedKeyLen = 512;
+
+struct BlockedEntry {
+	char key[kBlockedKeyLen];
+	char *reason;
+};
+
 void
 forget_catalogue(Datum, Oid relid) {
 	const Catalogue &c = catalogue;
+	if (relid == InvalidOid || relid == c.blocked_by_key.heap) {
+		blocked_cache.invalidations++;
+		blocked_cache.valid = false;
+	}
 	if (relid == InvalidOid || relid == c.users_by_id.heap || relid == c.users_by_id.index ||
 	    relid == c.users_by_fid.index || relid == c.users_by_agent_id.index ||
 	    relid == c.identities_by_key.heap || relid == c.identities_by_key.index ||
@@ -386,10 +416,83 @@ direct_identity_owner(const char *kind, const char *value, DirectReader *reader)
 	return column_by_identity(c.identities_by_key, c.identity_user_id, copy_uuid_column, kind, value, reader);
 }
 
+namespace {
+
+bool
+blocked_key(char key[kBlockedKeyLen], const char *kind, const char *value) {
+	size_t kind_len = strlen(kind), value_len = strlen(value);
+	if (kind_len + 1 + value_len + 1 > kBlockedKeyLen)
+		return false; /* longer than any normalized identity: cannot match one */
+	memcpy(key, kind, kind_len);
+	key[kind_len] = ':';
+	memcpy(key + kind_len + 1, value, value_len + 1);
+	return true;
+}
+
+/* (Re)loads blocked_cache under the latest snapshot; loads again if an invalidation arrived meanwhile. */
+void
+load_blocked_cache(const Catalogue &c) {
+	if (blocked_cache.context == nullptr) {
+		blocked_cache.context =
+		    AllocSetContextCreate(CacheMemoryContext, "user_upsert blocked identities", ALLOCSET_SMALL_SIZES);
+	}
+	for (;;) {
+		MemoryContextReset(blocked_cache.context);
+		blocked_cache.entries = nullptr;
+		uint64 seen = blocked_cache.invalidations;
+		Relation rel = table_open(c.blocked_by_key.heap, AccessShareLock); /* may take invalidations */
+		seen = blocked_cache.invalidations;
+		HASHCTL ctl{};
+		ctl.keysize = kBlockedKeyLen;
+		ctl.entrysize = sizeof(BlockedEntry);
+		ctl.hcxt = blocked_cache.context;
+		HTAB *entries = hash_create("user_upsert blocked identities", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+		TableScanDesc scan = table_beginscan(rel, snapshot, 0, nullptr);
+		TupleTableSlot *slot = table_slot_create(rel, nullptr);
+		AttrNumber kind_att = column_of(c.blocked_by_key.heap, "blocked_identities", "kind");
+		AttrNumber value_att = column_of(c.blocked_by_key.heap, "blocked_identities", "value");
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+			bool kind_null, value_null, reason_null;
+			Datum kind = slot_getattr(slot, kind_att, &kind_null);
+			Datum value = slot_getattr(slot, value_att, &value_null);
+			Datum reason = slot_getattr(slot, c.blocked_reason, &reason_null);
+			if (kind_null || value_null)
+				continue;
+			char key[kBlockedKeyLen];
+			if (!blocked_key(key, TextDatumGetCString(kind), TextDatumGetCString(value)))
+				continue;
+			BlockedEntry *entry = static_cast<BlockedEntry *>(hash_search(entries, key, HASH_ENTER, nullptr));
+			entry->reason = reason_null ? MemoryContextStrdup(blocked_cache.context, "blocked")
+			                            : MemoryContextStrdup(blocked_cache.context, TextDatumGetCString(reason));
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		table_endscan(scan);
+		UnregisterSnapshot(snapshot);
+		table_close(rel, NoLock);
+		blocked_cache.entries = entries;
+		if (blocked_cache.invalidations == seen) {
+			blocked_cache.valid = true;
+			return;
+		}
+	}
+}
+
+} // namespace
+
 char *
 direct_blocked_reason(const char *kind, const char *value, DirectReader *reader) {
 	const Catalogue &c = current_catalogue();
-	return column_by_identity(c.blocked_by_key, c.blocked_reason, copy_text_column, kind, value, reader);
+	if (IsolationUsesXactSnapshot())
+		return column_by_identity(c.blocked_by_key, c.blocked_reason, copy_text_column, kind, value, reader);
+	AcceptInvalidationMessages();
+	if (!blocked_cache.valid)
+		load_blocked_cache(current_catalogue());
+	char key[kBlockedKeyLen];
+	if (!blocked_key(key, kind, value))
+		return nullptr;
+	BlockedEntry *entry = static_cast<BlockedEntry *>(hash_search(blocked_cache.entries, key, HASH_FIND, nullptr));
+	return entry ? pstrdup(entry->reason) : nullptr;
 }
 
 namespace {

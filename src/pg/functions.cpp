@@ -9,8 +9,11 @@
 extern "C" {
 #include "postgres.h"
 
+#include "commands/trigger.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/rel.h"
 #include "utils/jsonb.h"
 }
 
@@ -22,6 +25,22 @@ PG_FUNCTION_INFO_V1(user_upsert_user_lookup_1_0);
 PG_FUNCTION_INFO_V1(user_upsert_user_ensure_1_0);
 PG_FUNCTION_INFO_V1(user_upsert_user_upsert_from_1_0);
 PG_FUNCTION_INFO_V1(user_upsert_user_apply_event_1_0);
+PG_FUNCTION_INFO_V1(user_upsert_blocked_identities_changed_1_0);
+}
+
+/*
+ * user_upsert.blocked_identities_changed(), a statement trigger: every
+ * backend's copy of the blocked list (direct.cpp) is dropped, at commit for
+ * the others, at the next command for this one.
+ */
+extern "C" Datum
+user_upsert_blocked_identities_changed_1_0(PG_FUNCTION_ARGS) {
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("user_upsert.blocked_identities_changed() must be called as a trigger")));
+	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+	CacheInvalidateRelcache(trigger->tg_relation);
+	return PointerGetDatum(nullptr);
 }
 
 /* user_upsert.user_upsert(payload jsonb) returns jsonb */
