@@ -339,7 +339,15 @@ copy_user_row(TupleTableSlot *slot, void *arg) {
 		out->outcome = DirectFetch::Unsupported;
 		return false;
 	}
-	out->user->id = DatumGetCString(DirectFunctionCall1(uuid_out, slot->tts_values[out->catalogue->users_id - 1]));
+	Datum id = slot->tts_values[out->catalogue->users_id - 1];
+	out->user->uuid = *DatumGetUUIDP(id);
+	/* The row's first member is "id", already spelled by uuid_out (a NUL-terminated palloc'd string). */
+	const core::TokenSpan &row = out->user->record.row;
+	if (row.count > 2 && row.tokens[1].type == core::TokenType::Key && row.tokens[1].len == 2 &&
+	    memcmp(row.tokens[1].str, "id", 2) == 0 && row.tokens[2].type == core::TokenType::String)
+		out->user->id = const_cast<char *>(row.tokens[2].str);
+	else
+		out->user->id = DatumGetCString(DirectFunctionCall1(uuid_out, id));
 	out->user->merged = !slot->tts_isnull[out->catalogue->users_merged_into - 1];
 	out->user->deleted = !slot->tts_isnull[out->catalogue->users_deleted_at - 1];
 	out->outcome = DirectFetch::Found;
@@ -506,7 +514,7 @@ fetch_user(const Catalogue &c, const IndexOf &where, ScanKeyData *key, DirectRea
 		return out.outcome;
 
 	ScanKeyData by_user;
-	ScanKeyInit(&by_user, 1, BTEqualStrategyNumber, F_UUID_EQ, DirectFunctionCall1(uuid_in, CStringGetDatum(user.id)));
+	ScanKeyInit(&by_user, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&user.uuid));
 	IdentitiesOut identities{&c, static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * 4)), 0, 4};
 	probe(c.identities_by_user, &by_user, 1, reader, copy_identity, &identities);
 	user.record.nidentities = identities.count;

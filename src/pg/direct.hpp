@@ -17,6 +17,7 @@
 
 extern "C" {
 #include "utils/snapshot.h"
+#include "utils/uuid.h"
 }
 
 namespace uu::pg {
@@ -49,6 +50,7 @@ enum class DirectFetch {
  */
 struct DirectUser {
 	char *id;
+	pg_uuid_t uuid; /* the same id, binary */
 	core::OwnerRecord record;
 	bool merged;
 	bool deleted;
