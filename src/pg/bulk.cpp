@@ -182,11 +182,6 @@ random_uuid() {
 	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&uuid)));
 }
 
-TimestampTz
-timestamp_of(int64 unix_micros) {
-	return static_cast<TimestampTz>(unix_micros -
-	                                (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * static_cast<int64>(USECS_PER_DAY));
-}
 
 /* The eleven column arrays of BulkInsertUsers / BulkUpdateUsers for `rows`, ids from `ids`. */
 void
@@ -215,7 +210,7 @@ row_arrays(BulkElement **rows, const char *const *ids, uint32 n, Datum args[11])
 		fids[i] = Int64GetDatum(plan.fid);
 		attrs[i] = JsonbPGetDatum(tokens_to_jsonb(plan.attrs));
 		observed_null[i] = !plan.has_observed_at;
-		observed[i] = TimestampTzGetDatum(timestamp_of(plan.observed_at));
+		observed[i] = unix_micros_to_timestamptz(plan.observed_at);
 	}
 	auto text_array_of = [&](int c) { return array_of(text[c], text_null[c], n, TEXTOID, -1, false, TYPALIGN_INT); };
 	args[0] = text_array_of(0);

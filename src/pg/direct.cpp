@@ -389,8 +389,10 @@ begin_direct_reads() {
 	return reader;
 }
 
+namespace {
+
 void
-end_direct_reads(DirectReader *reader) {
+close_scans(DirectReader *reader) {
 	for (int i = reader->nscans - 1; i >= 0; i--) {
 		DirectScan &s = reader->scans[i];
 		ExecDropSingleTupleTableSlot(s.slot);
@@ -399,6 +401,13 @@ end_direct_reads(DirectReader *reader) {
 		table_close(s.heap, NoLock);
 	}
 	reader->nscans = 0;
+}
+
+} // namespace
+
+void
+end_direct_reads(DirectReader *reader) {
+	close_scans(reader);
 	Assert(reader->snapshot == GetActiveSnapshot());
 	PopActiveSnapshot();
 }
@@ -548,27 +557,30 @@ direct_fetch_user_by_mirror(const char *kind, const char *value, DirectReader *r
 	return DirectFetch::Missing;
 }
 
+namespace {
+
+/* Under a dirty snapshot, the fetch reports an in-progress inserter (xmin) or deleter (xmax). */
+bool
+note_writer(TupleTableSlot *, void *arg) {
+	SnapshotData *dirty = static_cast<SnapshotData *>(arg);
+	return !TransactionIdIsValid(dirty->xmin) && !TransactionIdIsValid(dirty->xmax);
+}
+
+} // namespace
+
 TransactionId
 direct_identity_in_progress(const char *kind, const char *value) {
 	const Catalogue &c = current_catalogue();
 	SnapshotData dirty;
 	InitDirtySnapshot(dirty);
+	dirty.xmin = dirty.xmax = InvalidTransactionId; /* a probe that finds nothing leaves them so */
 	DirectReader reader{};
 	reader.snapshot = &dirty;
 	ScanKeyData keys[2];
 	text_keys(keys, kind, value);
-	DirectScan &s = scan_of(&reader, c.identities_by_key, 2);
-	for (int i = 0; i < 2; i++)
-		keys[i].sk_collation = s.index->rd_indcollation[keys[i].sk_attno - 1];
-	index_rescan(s.scan, keys, 2, nullptr, 0);
-	TransactionId xwait = InvalidTransactionId;
-	while (!TransactionIdIsValid(xwait) && index_getnext_slot(s.scan, ForwardScanDirection, s.slot))
-		xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
-	ExecDropSingleTupleTableSlot(s.slot);
-	index_endscan(s.scan);
-	index_close(s.index, NoLock);
-	table_close(s.heap, NoLock);
-	return xwait;
+	probe(c.identities_by_key, keys, 2, &reader, note_writer, &dirty);
+	close_scans(&reader);
+	return TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
 }
 
 namespace {

@@ -171,8 +171,7 @@ apply_deletion(const core::EventPlan &event, core::Allocator &allocator) {
 		}
 		Erase erase{owner, (Datum) 0, !event.has_timestamp, nullptr};
 		if (event.has_timestamp)
-			erase.observed_at = TimestampTzGetDatum(static_cast<TimestampTz>(
-			    event.timestamp - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * static_cast<int64>(USECS_PER_DAY)));
+			erase.observed_at = unix_micros_to_timestamptz(event.timestamp);
 		as_extension_write(erase_user, &erase);
 		core::IdentityRef *kept =
 		    static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * (user.nidentities + 1)));

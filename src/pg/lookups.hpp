@@ -17,6 +17,9 @@ extern "C" {
 
 namespace uu::pg {
 
+/* The core's timestamps (microseconds since the Unix epoch) as a timestamptz datum. */
+Datum unix_micros_to_timestamptz(int64 unix_micros);
+
 /* A text[] datum of `n` C strings. */
 Datum text_array(const char *const *items, uint32 n);
 

@@ -28,6 +28,21 @@ struct StatementText {
 	Oid argtypes[12];
 };
 
+/*
+ * The rows of BulkInsertUsers and BulkUpdateUsers: InsertUser's eleven
+ * parameters as parallel arrays, one row per user (bulk.cpp's row_arrays()).
+ */
+#define BULK_ROWS                                                                                                  \
+	"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "                       \
+	"                  pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "                       \
+	"                  pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), "                       \
+	"                  pg_catalog.unnest($10), pg_catalog.unnest($11)) "                                            \
+	"       AS v(id, kind, fid, primary_address, agent_id, email, username, display_name, avatar_url, attrs, "      \
+	"            observed_at) "
+#define BULK_ROW_TYPES                                                                                             \
+	{TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,             \
+	 TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, TIMESTAMPTZARRAYOID}
+
 constexpr StatementText kStatements[] = {
     /* LookupIdentities($1 kinds text[], $2 values text[]) */
     {Statement::LookupIdentities, "SELECT k.ord::pg_catalog.int4, "
@@ -229,23 +244,21 @@ constexpr StatementText kStatements[] = {
      "       display_name, avatar_url, attrs, observed_at, created_at, updated_at, version) "
      "SELECT v.id::pg_catalog.uuid, v.kind, v.fid, v.primary_address, v.agent_id, v.email, v.username, "
      "       v.display_name, v.avatar_url, v.attrs, v.observed_at, pg_catalog.now(), pg_catalog.now(), 1 "
-     "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11)) AS v(id, kind, fid, primary_address, agent_id, email, username, display_name, avatar_url, attrs, observed_at) "
+     BULK_ROWS
      "RETURNING u, u.id::pg_catalog.text",
      11,
-     {TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-      TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, TIMESTAMPTZARRAYOID}},
+     BULK_ROW_TYPES},
     /* BulkUpdateUsers: the same arrays, ids of existing users */
     {Statement::BulkUpdateUsers,
      "UPDATE user_upsert.users AS u SET kind = v.kind, fid = v.fid, primary_address = v.primary_address, "
      "       agent_id = v.agent_id, email = v.email, username = v.username, display_name = v.display_name, "
      "       avatar_url = v.avatar_url, attrs = v.attrs, observed_at = v.observed_at, "
      "       updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
-     "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11)) AS v(id, kind, fid, primary_address, agent_id, email, username, display_name, avatar_url, attrs, observed_at) "
+     BULK_ROWS
      " WHERE u.id OPERATOR(pg_catalog.=) v.id::pg_catalog.uuid "
      "RETURNING u, u.id::pg_catalog.text",
      11,
-     {TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-      TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, TIMESTAMPTZARRAYOID}},
+     BULK_ROW_TYPES},
     /* BulkLinkIdentities($1 kinds, $2 values, $3 user ids): one owner per identity, created now() */
     {Statement::BulkLinkIdentities,
      "INSERT INTO user_upsert.identities (kind, value, user_id, created_at) "

@@ -85,6 +85,12 @@ unpin_search_path(int nest_level) {
 constexpr int kMaxAttempts = 1000;
 
 Datum
+unix_micros_to_timestamptz(int64 unix_micros) {
+	return TimestampTzGetDatum(static_cast<TimestampTz>(
+	    unix_micros - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * static_cast<int64>(USECS_PER_DAY)));
+}
+
+Datum
 text_array(const char *const *items, uint32 n) {
 	Datum *datums = static_cast<Datum *>(palloc(sizeof(Datum) * (n ? n : 1)));
 	for (uint32 i = 0; i < n; i++)
@@ -521,8 +527,7 @@ write_row(const core::WritePlan &plan, char **user_id) {
 	args[7] = nullable_text(plan.display_name, &nulls[7]);
 	args[8] = nullable_text(plan.avatar_url, &nulls[8]);
 	args[9] = JsonbPGetDatum(tokens_to_jsonb(plan.attrs));
-	args[10] = TimestampTzGetDatum(static_cast<TimestampTz>(
-	    plan.observed_at - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * static_cast<int64>(USECS_PER_DAY)));
+	args[10] = unix_micros_to_timestamptz(plan.observed_at);
 	nulls[10] = plan.has_observed_at ? ' ' : 'n';
 
 	if (plan.insert)

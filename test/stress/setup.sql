@@ -38,6 +38,19 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT (ARRAY['merge', 'fill', 'keep'])[n] $$;
 CREATE FUNCTION stress.id(n int) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$ SELECT '00000000-0000-4000-8000-' || lpad(n::text, 12, '0') $$;
 
+-- One call's outcome in stress.calls: a result document, or a caught error.
+CREATE FUNCTION stress.log_result(script text, payload jsonb, r jsonb) RETURNS text
+LANGUAGE sql AS $$
+    INSERT INTO stress.calls (script, payload, sqlstate, action, user_id, version, doc)
+    VALUES (script, payload, '00000', r->>'action', (r->'user'->>'id')::uuid, (r->'user'->>'version')::bigint,
+            r->'user')
+    RETURNING action
+$$;
+CREATE FUNCTION stress.log_error(script text, payload jsonb, st text, msg text) RETURNS text
+LANGUAGE sql AS $$
+    INSERT INTO stress.calls (script, payload, sqlstate, message) VALUES (script, payload, st, msg) RETURNING sqlstate
+$$;
+
 -- Calls user_upsert(); records the outcome. The only errors caught are the
 -- ones a payload deserves (UU001 identity conflict, UU002 blocked identity);
 -- anything else (23505, 40P01, XX000, 22023 from a valid payload, ...)
@@ -45,21 +58,27 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT '00000000-0000-4000-8000-' || lpad(n::text, 
 CREATE FUNCTION stress.try(script text, payload jsonb) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    r jsonb;
     st text;
     msg text;
 BEGIN
-    BEGIN
-        r := user_upsert.user_upsert(payload);
-    EXCEPTION WHEN SQLSTATE 'UU001' OR SQLSTATE 'UU002' THEN
-        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        INSERT INTO stress.calls (script, payload, sqlstate, message) VALUES (script, payload, st, msg);
-        RETURN st;
-    END;
-    INSERT INTO stress.calls (script, payload, sqlstate, action, user_id, version, doc)
-    VALUES (script, payload, '00000', r->>'action', (r->'user'->>'id')::uuid, (r->'user'->>'version')::bigint,
-            r->'user');
-    RETURN r->>'action';
+    RETURN stress.log_result(script, payload, user_upsert.user_upsert(payload));
+EXCEPTION WHEN SQLSTATE 'UU001' OR SQLSTATE 'UU002' THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+    RETURN stress.log_error(script, payload, st, msg);
+END $$;
+
+-- The same for REPEATABLE READ / SERIALIZABLE transactions, where 40001
+-- (serialization_failure) is also an allowed answer (DESIGN 4.5).
+CREATE FUNCTION stress.try_snapshot(script text, payload jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    st text;
+    msg text;
+BEGIN
+    RETURN stress.log_result(script, payload, user_upsert.user_upsert(payload));
+EXCEPTION WHEN SQLSTATE 'UU001' OR SQLSTATE 'UU002' OR SQLSTATE '40001' THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+    RETURN stress.log_error(script, payload, st, msg);
 END $$;
 
 -- user_upsert_many(): each element's outcome is recorded as one call of
@@ -80,12 +99,9 @@ BEGIN
             IF r->'error'->>'sqlstate' NOT IN ('UU001', 'UU002') THEN
                 RAISE EXCEPTION 'user_upsert_many element %: % %', n, r->'error'->>'sqlstate', r->'error'->>'message';
             END IF;
-            INSERT INTO stress.calls (script, payload, sqlstate, message)
-            VALUES (script, payloads->(n::int - 1), r->'error'->>'sqlstate', r->'error'->>'message');
+            PERFORM stress.log_error(script, payloads->(n::int - 1), r->'error'->>'sqlstate', r->'error'->>'message');
         ELSE
-            INSERT INTO stress.calls (script, payload, sqlstate, action, user_id, version, doc)
-            VALUES (script, payloads->(n::int - 1), '00000', r->>'action', (r->'user'->>'id')::uuid,
-                    (r->'user'->>'version')::bigint, r->'user');
+            PERFORM stress.log_result(script, payloads->(n::int - 1), r);
         END IF;
     END LOOP;
     IF n <> jsonb_array_length(payloads) THEN
@@ -110,28 +126,6 @@ LANGUAGE sql VOLATILE AS $$
       FROM (SELECT 1 + (random() * 49)::int AS f) AS pick
 $$;
 
--- The same for REPEATABLE READ / SERIALIZABLE transactions, where 40001
--- (serialization_failure) is also an allowed answer (DESIGN 4.5).
-CREATE FUNCTION stress.try_snapshot(script text, payload jsonb) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    r jsonb;
-    st text;
-    msg text;
-BEGIN
-    BEGIN
-        r := user_upsert.user_upsert(payload);
-    EXCEPTION WHEN SQLSTATE 'UU001' OR SQLSTATE 'UU002' OR SQLSTATE '40001' THEN
-        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        INSERT INTO stress.calls (script, payload, sqlstate, message) VALUES (script, payload, st, msg);
-        RETURN st;
-    END;
-    INSERT INTO stress.calls (script, payload, sqlstate, action, user_id, version, doc)
-    VALUES (script, payload, '00000', r->>'action', (r->'user'->>'id')::uuid, (r->'user'->>'version')::bigint,
-            r->'user');
-    RETURN r->>'action';
-END $$;
-
 -- Direct SQL on the tables (DESIGN 6), for STRESS_DIRECT=1 runs. The
 -- triggers must keep every guarantee; the errors a write deserves are UU001
 -- and UU002 as for user_upsert(). Users touched by direct writes are logged
@@ -153,7 +147,7 @@ BEGIN
           FROM user_upsert.identities i WHERE i.kind = 'wallet' AND i.value = via;
     EXCEPTION WHEN SQLSTATE 'UU001' OR SQLSTATE 'UU002' THEN
         GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        INSERT INTO stress.calls (script, payload, sqlstate, message) VALUES (script, payload, st, msg);
+        PERFORM stress.log_error(script, payload, st, msg);
         RETURN st;
     END;
     SELECT i.user_id INTO owner FROM user_upsert.identities i WHERE i.kind = direct_link.kind AND i.value = direct_link.value;
@@ -180,7 +174,7 @@ BEGIN
         RETURNING u.id, u.version INTO r;
     EXCEPTION WHEN SQLSTATE 'UU001' OR SQLSTATE 'UU002' THEN
         GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        INSERT INTO stress.calls (script, payload, sqlstate, message) VALUES (script, payload, st, msg);
+        PERFORM stress.log_error(script, payload, st, msg);
         RETURN st;
     END;
     IF r.id IS NOT NULL THEN
