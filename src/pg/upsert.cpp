@@ -407,7 +407,8 @@ lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool *changed, boo
 struct Findings {
 	core::Lookup lookup;
 	uint32 nowner_ids;
-	char **owner_ids; /* sorted */
+	char **owner_ids;    /* sorted */
+	bool batch_elsewhere; /* a batch was announced when the identity locks were had (locking.hpp) */
 };
 
 /*
@@ -430,7 +431,8 @@ lock_and_look_up(const core::PreparedCall &call) {
 		 * than wait on its key later while holding the identity locks the
 		 * batch may need.
 		 */
-		if (!batch_call_running() && batch_running_elsewhere()) {
+		bool batch_elsewhere = batch_running_elsewhere();
+		if (batch_elsewhere && !batch_call_running()) {
 			TransactionId writer = InvalidTransactionId;
 			for (uint32 i = 0; i < call.nidentities && !TransactionIdIsValid(writer); i++)
 				writer = direct_identity_in_progress(call.identities[i].kind, call.identities[i].value);
@@ -497,6 +499,7 @@ lock_and_look_up(const core::PreparedCall &call) {
 		f.lookup.owners = records;
 		f.nowner_ids = nowners;
 		f.owner_ids = owners;
+		f.batch_elsewhere = batch_elsewhere;
 		return f;
 	}
 	ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -887,7 +890,7 @@ again:
 	core::IdentityRef *identities = nullptr;
 	if (plan.write_row) {
 		Writes writes{&plan, payload, nullptr, nullptr};
-		if (!batch_running_elsewhere())
+		if (!found.batch_elsewhere)
 			as_extension_write(do_writes, &writes);
 		else if (!writes_or_lost_race(do_writes, &writes)) {
 			/* A batch that released its identity locks committed first: decide again on what it wrote. */
