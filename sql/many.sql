@@ -119,6 +119,15 @@ SELECT * FROM user_upsert.user_verify();
 -- No identity lock is left, and the lock table stayed bounded (chunks give theirs back).
 SELECT count(*) AS locks_left FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objsubid = 3;
 
+-- 100,000 elements (200,000 identities) in one call with the default max_locks_per_transaction: the
+-- chunks give their identity locks back, so the lock table never holds more than a chunk's.
+SHOW max_locks_per_transaction;
+SELECT count(*) AS elements, count(*) FILTER (WHERE r->>'action' = 'inserted') AS inserted,
+       count(*) FILTER (WHERE r ? 'error') AS errors
+  FROM user_upsert.user_upsert_many((SELECT jsonb_agg(jsonb_build_object('fid', 100000 + g, 'wallets',
+         jsonb_build_array(pg_temp.w(100000 + g)))) FROM generate_series(1, 100000) g)) r;
+SELECT count(*) AS big_batch_users FROM user_upsert.users WHERE fid > 100000;
+
 -- REPEATABLE READ takes the per-element path for every element (its 40001 cross-checks): same answers.
 SELECT pg_temp.seed();
 BEGIN ISOLATION LEVEL REPEATABLE READ;
