@@ -384,20 +384,33 @@ try_lock_owners(void *arg) {
 	return !l->busy && !l->changed; /* keep the row locks only when all were had */
 }
 
+/*
+ * Rule 2 for the owners `ids`: their rows locked, or the first busy one.
+ * `batch_elsewhere`: a batch runs, so even a single owner is locked in a
+ * subtransaction, and a deadlock there counts as busy. A SKIP LOCKED lock
+ * still waits for the writer of a newer row version while it follows an
+ * update chain (heap_lock_updated_tuple), and a batch holds the rows it wrote
+ * until it commits; backing off must then give back every row lock taken,
+ * the one on a row found merged too.
+ */
 const char *
-lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool *changed, bool *busy_identities) {
+lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool batch_elsewhere, bool *changed,
+            bool *busy_identities) {
 	*changed = false;
 	*busy_identities = false;
 	if (n == 0)
 		return nullptr;
-	if (n == 1) {
+	if (n == 1 && !batch_elsewhere) {
 		LockOutcome outcome = try_lock_owner(ids[0], records[0]);
 		*changed = outcome == LockOutcome::Changed;
 		return outcome == LockOutcome::Busy ? ids[0] : nullptr;
 	}
 	OwnerLocks locks{ids, n, records, nullptr, false, false};
-	if (ErrorData *error = in_subtransaction(try_lock_owners, &locks))
-		ReThrowError(error);
+	if (ErrorData *error = in_subtransaction(try_lock_owners, &locks)) {
+		if (!batch_elsewhere || error->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED)
+			ReThrowError(error);
+		return ids[0];
+	}
 	*changed = locks.changed;
 	*busy_identities = locks.busy_identities;
 	return locks.busy;
@@ -486,7 +499,8 @@ lock_and_look_up(const core::PreparedCall &call) {
 		core::OwnerRecord *records =
 		    static_cast<core::OwnerRecord *>(palloc0(sizeof(core::OwnerRecord) * (nowners ? nowners : 1)));
 		bool changed, busy_identities;
-		const char *busy = lock_owners(owners, nowners, records, &changed, &busy_identities);
+		const char *busy = lock_owners(owners, nowners, records, batch_elsewhere && !batch_call_running(), &changed,
+		                               &busy_identities);
 		if (busy || changed) {
 			release_identities_since(mark);
 			if (busy && busy_identities)
