@@ -37,6 +37,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "port.h"
+#include "storage/itemptr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -57,8 +58,6 @@ namespace uu::pg {
 
 namespace {
 
-constexpr Size UUID_TEXT_LEN = 37; /* 8-4-4-4-12 and the terminator */
-
 /* A chunk's claims: identity lock keys and owners, made in element order. */
 struct Claims {
 	HTAB *keys;
@@ -77,11 +76,9 @@ struct Claims {
 	}
 	/* Claims user `id`; false when an earlier element had. */
 	bool
-	claim_owner(const char *id) {
-		char key[UUID_TEXT_LEN] = {};
-		strlcpy(key, id, sizeof key);
+	claim_owner(const pg_uuid_t *id) {
 		bool found;
-		(void) hash_search(owners, key, HASH_ENTER, &found);
+		(void) hash_search(owners, id, HASH_ENTER, &found);
 		return !found;
 	}
 };
@@ -103,65 +100,70 @@ chunk_set(const char *name, Size keysize, int flags, Size entrysize = 0) {
 
 /* Where a user id leads: the live end of its merge chain (resolve_user() through the indexes). */
 struct ResolvedOwner {
-	char id[UUID_TEXT_LEN]; /* the key */
+	pg_uuid_t id; /* the key */
 	bool exists;
 	bool deleted;
-	const char *live_id;
+	pg_uuid_t live;
+	const char *live_text;
 };
 
+/* `known`, when given, is id's own status, read with the probe that found it. */
 const ResolvedOwner *
-resolve_owner(HTAB *resolved, const char *id, DirectReader *reader) {
-	char key[UUID_TEXT_LEN] = {};
-	strlcpy(key, id, sizeof key);
+resolve_owner(HTAB *resolved, const pg_uuid_t *id, DirectReader *reader, const UserStatus *known = nullptr) {
 	bool found;
-	ResolvedOwner *entry = static_cast<ResolvedOwner *>(hash_search(resolved, key, HASH_ENTER, &found));
+	ResolvedOwner *entry = static_cast<ResolvedOwner *>(hash_search(resolved, id, HASH_ENTER, &found));
 	if (found)
 		return entry;
 	entry->exists = false;
 	entry->deleted = false;
-	entry->live_id = pstrdup(id);
+	entry->live = *id;
 	for (int hops = 0;; hops++) {
 		if (hops > 10000)
-			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("merge chain of user %s does not end", id),
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+			                errmsg("merge chain of user %s does not end", uuid_text(id)),
 			                errhint("Run user_upsert.user_verify().")));
-		char *merged_into = nullptr;
-		bool deleted = false;
-		if (!direct_user_status(entry->live_id, reader, &merged_into, &deleted))
-			return entry;
+		UserStatus status;
+		if (hops == 0 && known)
+			status = *known;
+		else if (!direct_user_status(&entry->live, reader, &status))
+			break;
 		entry->exists = true;
-		entry->deleted = deleted;
-		if (!merged_into)
-			return entry;
-		entry->live_id = merged_into;
+		entry->deleted = status.deleted;
+		if (!status.merged)
+			break;
+		entry->live = status.merged_into;
 	}
+	entry->live_text = uuid_text(&entry->live);
+	return entry;
 }
 
-/* Row index of each "id" text in column 1 of SPI_tuptable, sorted for lookup by id. */
-struct RowById {
-	const char *id;
-	uint64 row;
+/* The rows BulkLockUsers locked: id and row version, sorted by id for lookup. */
+struct LockedRow {
+	pg_uuid_t id;
+	ItemPointerData tid;
 };
 
 int
-compare_row_ids(const void *a, const void *b) {
-	return strcmp(static_cast<const RowById *>(a)->id, static_cast<const RowById *>(b)->id);
+compare_locked_ids(const void *a, const void *b) {
+	return memcmp(&static_cast<const LockedRow *>(a)->id, &static_cast<const LockedRow *>(b)->id, UUID_LEN);
 }
 
-RowById *
-rows_by_id(SPITupleTable *table, uint64 n) {
-	RowById *index = static_cast<RowById *>(palloc(sizeof(RowById) * (n + 1)));
+LockedRow *
+locked_rows(SPITupleTable *table, uint64 n) {
+	LockedRow *rows = static_cast<LockedRow *>(palloc(sizeof(LockedRow) * (n + 1)));
 	for (uint64 r = 0; r < n; r++) {
 		bool isnull;
-		index[r] = RowById{TextDatumGetCString(SPI_getbinval(table->vals[r], table->tupdesc, 1, &isnull)), r};
+		rows[r].id = *DatumGetUUIDP(SPI_getbinval(table->vals[r], table->tupdesc, 1, &isnull));
+		rows[r].tid = *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(table->vals[r], table->tupdesc, 2, &isnull)));
 	}
-	qsort(index, n, sizeof(RowById), compare_row_ids);
-	return index;
+	qsort(rows, n, sizeof(LockedRow), compare_locked_ids);
+	return rows;
 }
 
-const RowById *
-find_row(const RowById *index, uint64 n, const char *id) {
-	RowById key{id, 0};
-	return static_cast<const RowById *>(bsearch(&key, index, n, sizeof(RowById), compare_row_ids));
+const LockedRow *
+find_locked(const LockedRow *rows, uint64 n, const pg_uuid_t *id) {
+	LockedRow key{*id, {}};
+	return static_cast<const LockedRow *>(bsearch(&key, rows, n, sizeof(LockedRow), compare_locked_ids));
 }
 
 Datum
@@ -171,22 +173,35 @@ array_of(Datum *items, bool *nulls, uint32 n, Oid type, int16 typlen, bool byval
 	return PointerGetDatum(construct_md_array(items, nulls, 1, dims, lbs, type, typlen, byval, align));
 }
 
-/* A fresh version 4 uuid, as gen_random_uuid() makes it, in text form. */
-char *
+/* A fresh version 4 uuid, as gen_random_uuid() makes it. */
+pg_uuid_t
 random_uuid() {
 	pg_uuid_t uuid;
 	if (!pg_strong_random(uuid.data, UUID_LEN))
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate random values")));
 	uuid.data[6] = (uuid.data[6] & 0x0f) | 0x40;
 	uuid.data[8] = (uuid.data[8] & 0x3f) | 0x80;
-	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&uuid)));
+	return uuid;
 }
 
+/* An array of `n` values of a fixed-length by-reference type, laid out one after another at `items`. */
+Datum
+fixed_array(const void *items, int16 size, uint32 n, Oid type, char align) {
+	Datum *datums = static_cast<Datum *>(palloc(sizeof(Datum) * (n + 1)));
+	for (uint32 i = 0; i < n; i++)
+		datums[i] = PointerGetDatum(static_cast<const char *>(items) + static_cast<size_t>(i) * size);
+	return array_of(datums, nullptr, n, type, size, false, align);
+}
+
+Datum
+uuid_array(const pg_uuid_t *uuids, uint32 n) {
+	return fixed_array(uuids, UUID_LEN, n, UUIDOID, TYPALIGN_CHAR);
+}
 
 /* The eleven column arrays of BulkInsertUsers / BulkUpdateUsers for `rows`, ids from `ids`. */
 void
-row_arrays(BulkElement **rows, const char *const *ids, uint32 n, Datum args[11]) {
-	const int text_columns = 8; /* id, kind, primary_address, agent_id, email, username, display_name, avatar_url */
+row_arrays(BulkElement **rows, const pg_uuid_t *ids, uint32 n, Datum args[11]) {
+	const int text_columns = 7; /* kind, primary_address, agent_id, email, username, display_name, avatar_url */
 	Datum *text[text_columns];
 	bool *text_null[text_columns];
 	for (int c = 0; c < text_columns; c++) {
@@ -200,8 +215,8 @@ row_arrays(BulkElement **rows, const char *const *ids, uint32 n, Datum args[11])
 	bool *observed_null = static_cast<bool *>(palloc0(sizeof(bool) * (n ? n : 1)));
 	for (uint32 i = 0; i < n; i++) {
 		const core::WritePlan &plan = rows[i]->plan;
-		const char *values[text_columns] = {ids[i],         plan.kind,     plan.primary_address, plan.agent_id,
-		                                     plan.email,     plan.username, plan.display_name,    plan.avatar_url};
+		const char *values[text_columns] = {plan.kind,  plan.primary_address, plan.agent_id,  plan.email,
+		                                     plan.username, plan.display_name,    plan.avatar_url};
 		for (int c = 0; c < text_columns; c++) {
 			text_null[c][i] = values[c] == nullptr;
 			text[c][i] = values[c] ? CStringGetTextDatum(values[c]) : (Datum) 0;
@@ -213,32 +228,31 @@ row_arrays(BulkElement **rows, const char *const *ids, uint32 n, Datum args[11])
 		observed[i] = unix_micros_to_timestamptz(plan.observed_at);
 	}
 	auto text_array_of = [&](int c) { return array_of(text[c], text_null[c], n, TEXTOID, -1, false, TYPALIGN_INT); };
-	args[0] = text_array_of(0);
-	args[1] = text_array_of(1);
+	args[0] = uuid_array(ids, n);
+	args[1] = text_array_of(0);
 	args[2] = array_of(fids, fid_null, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	for (int c = 2; c < text_columns; c++)
-		args[c + 1] = text_array_of(c);
+	for (int c = 1; c < text_columns; c++)
+		args[c + 2] = text_array_of(c);
 	args[9] = array_of(attrs, nullptr, n, JSONBOID, -1, false, TYPALIGN_INT);
 	args[10] = array_of(observed, observed_null, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
 
 /* After a BulkInsertUsers / BulkUpdateUsers: each returned row to the element whose id it has. */
 void
-take_written_rows(BulkElement **rows, const char *const *ids, uint32 n) {
+take_written_rows(BulkElement **rows, const pg_uuid_t *ids, uint32 n) {
 	if (SPI_processed != n)
 		elog(ERROR, "user_upsert_many wrote %lu users rows, expected %u", static_cast<unsigned long>(SPI_processed),
 		     n);
 	/* Rows come back in input order in practice; the search is for when they do not. */
 	for (uint64 r = 0; r < SPI_processed; r++) {
 		bool isnull;
-		char *id = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+		const pg_uuid_t *id = DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
 		uint32 i = static_cast<uint32>(r);
-		if (strcmp(ids[i], id) != 0)
-			for (i = 0; i < n && strcmp(ids[i], id) != 0; i++)
+		if (memcmp(&ids[i], id, UUID_LEN) != 0)
+			for (i = 0; i < n && memcmp(&ids[i], id, UUID_LEN) != 0; i++)
 				;
 		if (i == n)
-			elog(ERROR, "user_upsert_many wrote users row %s it did not plan", id);
-		rows[i]->written_id = id;
+			elog(ERROR, "user_upsert_many wrote users row %s it did not plan", uuid_text(id));
 		if (!composite_row_tokens(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull),
 		                          &rows[i]->written_row))
 			elog(ERROR, "users has a column user_upsert_many() cannot spell");
@@ -247,10 +261,12 @@ take_written_rows(BulkElement **rows, const char *const *ids, uint32 n) {
 
 struct ChunkWrites {
 	BulkElement **inserts;
-	const char **insert_ids;
+	pg_uuid_t *insert_ids;
+	const char **insert_id_texts;
 	uint32 ninserts;
 	BulkElement **updates;
-	const char **update_ids;
+	pg_uuid_t *update_ids;
+	ItemPointerData *update_tids;
 	uint32 nupdates;
 	const char **link_kinds;
 	const char **link_values;
@@ -261,7 +277,7 @@ struct ChunkWrites {
 void
 write_chunk(void *arg) {
 	ChunkWrites *w = static_cast<ChunkWrites *>(arg);
-	Datum args[11];
+	Datum args[12];
 	if (w->ninserts > 0) {
 		row_arrays(w->inserts, w->insert_ids, w->ninserts, args);
 		execute(Statement::BulkInsertUsers, args, nullptr, SPI_OK_INSERT_RETURNING);
@@ -269,6 +285,7 @@ write_chunk(void *arg) {
 	}
 	if (w->nupdates > 0) {
 		row_arrays(w->updates, w->update_ids, w->nupdates, args);
+		args[11] = fixed_array(w->update_tids, sizeof(ItemPointerData), w->nupdates, TIDOID, TYPALIGN_SHORT);
 		execute(Statement::BulkUpdateUsers, args, nullptr, SPI_OK_UPDATE_RETURNING);
 		take_written_rows(w->updates, w->update_ids, w->nupdates);
 	}
@@ -288,7 +305,7 @@ write_chunk(void *arg) {
 struct LockPlanWrite {
 	BulkElement *elements;
 	uint32 n;
-	const char **owner_ids;
+	pg_uuid_t *owner_ids;
 	uint32 nowner_ids;
 	const core::Config *config;
 	core::Allocator *allocator;
@@ -299,20 +316,21 @@ lock_plan_write(void *arg) {
 	LockPlanWrite *job = static_cast<LockPlanWrite *>(arg);
 	BulkElement *elements = job->elements;
 	uint32 n = job->n;
-	const char **owner_ids = job->owner_ids;
+	pg_uuid_t *owner_ids = job->owner_ids;
 	uint32 nowner_ids = job->nowner_ids;
 	const core::Config &config = *job->config;
 	core::Allocator &allocator = *job->allocator;
 	/*
 	 * 5. Rule 2: the owner rows, skipping busy ones (their elements take the
-	 * per-element path, which waits). Then the locked rows and their
-	 * identities, read under a snapshot taken while the locks are held: their
-	 * newest versions (every change of a user's identities writes its row).
+	 * per-element path, which waits). Then the locked rows (the versions
+	 * locked, the newest) and their identities, read under a snapshot taken
+	 * while the locks are held (every change of a user's identities writes
+	 * its row).
 	 */
 	if (nowner_ids > 0) {
-		Datum ids = text_array(owner_ids, nowner_ids);
+		Datum ids = uuid_array(owner_ids, nowner_ids);
 		execute(Statement::BulkLockUsers, &ids, nullptr, SPI_OK_SELECT);
-		RowById *index = rows_by_id(SPI_tuptable, SPI_processed);
+		LockedRow *locked = locked_rows(SPI_tuptable, SPI_processed);
 		uint64 nlocked = SPI_processed;
 		DirectReader *reader = begin_direct_reads();
 		for (uint32 i = 0; i < n; i++) {
@@ -320,12 +338,14 @@ lock_plan_write(void *arg) {
 			if (e.state != BulkState::Candidate || !e.owner_id)
 				continue;
 			DirectUser user{};
-			if (!find_row(index, nlocked, e.owner_id) ||
-			    direct_fetch_user(e.owner_id, reader, user) != DirectFetch::Found || user.merged || user.deleted) {
+			const LockedRow *row = find_locked(locked, nlocked, &e.owner_uuid);
+			if (!row || direct_fetch_user_at(const_cast<ItemPointer>(&row->tid), reader, user) != DirectFetch::Found ||
+			    memcmp(&user.uuid, &e.owner_uuid, UUID_LEN) != 0 || user.merged || user.deleted) {
 				e.state = BulkState::Deferred; /* busy, or merged or deleted since the lookup */
 				continue;
 			}
 			e.owner = user.record;
+			e.owner_tid = row->tid;
 		}
 		end_direct_reads(reader);
 	}
@@ -333,9 +353,11 @@ lock_plan_write(void *arg) {
 	/* 6. The core's plan for each candidate; a refusal or a merge defers. */
 	ChunkWrites writes{};
 	writes.inserts = static_cast<BulkElement **>(palloc(sizeof(BulkElement *) * (n + 1)));
-	writes.insert_ids = static_cast<const char **>(palloc(sizeof(char *) * (n + 1)));
+	writes.insert_ids = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t) * (n + 1)));
+	writes.insert_id_texts = static_cast<const char **>(palloc(sizeof(char *) * (n + 1)));
 	writes.updates = static_cast<BulkElement **>(palloc(sizeof(BulkElement *) * (n + 1)));
-	writes.update_ids = static_cast<const char **>(palloc(sizeof(char *) * (n + 1)));
+	writes.update_ids = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t) * (n + 1)));
+	writes.update_tids = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * (n + 1)));
 	uint32 total_links = 0;
 	for (uint32 i = 0; i < n; i++) {
 		BulkElement &e = elements[i];
@@ -358,9 +380,11 @@ lock_plan_write(void *arg) {
 			continue;
 		if (e.plan.insert) {
 			writes.insert_ids[writes.ninserts] = random_uuid();
+			writes.insert_id_texts[writes.ninserts] = uuid_text(&writes.insert_ids[writes.ninserts]);
 			writes.inserts[writes.ninserts++] = &e;
 		} else {
-			writes.update_ids[writes.nupdates] = e.owner_id;
+			writes.update_ids[writes.nupdates] = e.owner_uuid;
+			writes.update_tids[writes.nupdates] = e.owner_tid;
 			writes.updates[writes.nupdates++] = &e;
 		}
 		total_links += e.plan.nlink;
@@ -371,7 +395,7 @@ lock_plan_write(void *arg) {
 	for (uint32 i = 0; i < writes.ninserts + writes.nupdates; i++) {
 		bool insert = i < writes.ninserts;
 		BulkElement &e = insert ? *writes.inserts[i] : *writes.updates[i - writes.ninserts];
-		const char *user_id = insert ? writes.insert_ids[i] : writes.update_ids[i - writes.ninserts];
+		const char *user_id = insert ? writes.insert_id_texts[i] : e.owner_id;
 		for (uint32 k = 0; k < e.plan.nlink; k++) {
 			writes.link_kinds[writes.nlinks] = e.plan.link[k].kind;
 			writes.link_values[writes.nlinks] = e.plan.link[k].value;
@@ -395,7 +419,7 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 		total_identities += elements[i].prepared ? elements[i].call.nidentities : 0;
 	}
 	Claims claims{chunk_set("user_upsert_many keys", sizeof(uint64), HASH_BLOBS),
-	              chunk_set("user_upsert_many owners", UUID_TEXT_LEN, HASH_STRINGS)};
+	              chunk_set("user_upsert_many owners", UUID_LEN, HASH_BLOBS)};
 	uint64 *lock_keys = static_cast<uint64 *>(palloc(sizeof(uint64) * (total_keys + 1)));
 	uint32 nlock_keys = 0;
 	for (uint32 i = 0; i < n; i++) {
@@ -420,36 +444,47 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 	/*
 	 * 3. Every identity's owner and block, read through the indexes under one
 	 * snapshot taken with the identity locks held (as the lookup statement
-	 * of one call would see them); owners resolved along merges, and each id.
+	 * of one call would see them); owners resolved along merges, and each
+	 * id. A fid or agent id is found through its mirror column's unique index,
+	 * which gives its owner's status in the same probe.
 	 */
 	struct {
-		char **owner;
+		const ResolvedOwner **owner;
+		const char **owner_text; /* the same owners' ids, as the core takes them */
 		bool *deleted;
 		char **blocked;
-	} rows{static_cast<char **>(palloc0(sizeof(char *) * (total_identities + 1))),
+	} rows{static_cast<const ResolvedOwner **>(palloc0(sizeof(ResolvedOwner *) * (total_identities + 1))),
+	       static_cast<const char **>(palloc0(sizeof(char *) * (total_identities + 1))),
 	       static_cast<bool *>(palloc0(sizeof(bool) * (total_identities + 1))),
 	       static_cast<char **>(palloc0(sizeof(char *) * (total_identities + 1)))};
-	char **resolved_ids = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
+	const ResolvedOwner **resolved_ids = static_cast<const ResolvedOwner **>(palloc0(sizeof(ResolvedOwner *) * (n + 1)));
 	{
 		DirectReader *reader = begin_direct_reads();
-		HTAB *resolved = chunk_set("user_upsert_many owners resolved", UUID_TEXT_LEN, HASH_STRINGS,
-		                           sizeof(ResolvedOwner));
+		HTAB *resolved = chunk_set("user_upsert_many owners resolved", UUID_LEN, HASH_BLOBS, sizeof(ResolvedOwner));
 		uint32 k = 0;
 		for (uint32 i = 0; i < n; i++) {
 			if (!elements[i].prepared)
 				continue;
 			if (elements[i].call.id) {
-				const ResolvedOwner *r = resolve_owner(resolved, elements[i].call.id, reader);
-				resolved_ids[i] = r->exists ? const_cast<char *>(r->live_id) : nullptr;
+				const ResolvedOwner *r = resolve_owner(
+				    resolved, DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(elements[i].call.id))),
+				    reader);
+				resolved_ids[i] = r->exists ? r : nullptr;
 			}
 			for (uint32 j = 0; j < elements[i].call.nidentities; j++, k++) {
 				const core::PayloadIdentity &identity = elements[i].call.identities[j];
 				rows.blocked[k] = direct_blocked_reason(identity.kind, identity.value, reader);
-				char *raw = direct_identity_owner(identity.kind, identity.value, reader);
-				if (!raw)
+				const ResolvedOwner *r = nullptr;
+				UserStatus status;
+				pg_uuid_t owner;
+				if (direct_mirror_owner(identity.kind, identity.value, reader, &status))
+					r = resolve_owner(resolved, &status.id, reader, &status);
+				else if (direct_identity_owner_id(identity.kind, identity.value, reader, &owner))
+					r = resolve_owner(resolved, &owner, reader);
+				if (!r)
 					continue;
-				const ResolvedOwner *r = resolve_owner(resolved, raw, reader);
-				rows.owner[k] = const_cast<char *>(r->live_id);
+				rows.owner[k] = r;
+				rows.owner_text[k] = r->live_text;
 				rows.deleted[k] = r->deleted;
 			}
 		}
@@ -457,7 +492,7 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 	}
 
 	/* 4. Owners, in element order: several, deleted or blocked ones defer; owners are claimed. */
-	const char **owner_ids = static_cast<const char **>(palloc(sizeof(char *) * (n + 1)));
+	pg_uuid_t *owner_ids = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t) * (n + 1)));
 	uint32 nowner_ids = 0;
 	uint32 offset = 0;
 	for (uint32 i = 0; i < n; i++) {
@@ -466,12 +501,12 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 			continue;
 		uint32 first = offset;
 		offset += e.call.nidentities;
-		e.identity_owner = const_cast<const char **>(rows.owner + first);
+		e.identity_owner = rows.owner_text + first;
 		e.identity_owner_deleted = rows.deleted + first;
-		const char *owner = nullptr;
+		const ResolvedOwner *owner = nullptr;
 		bool simple = e.state == BulkState::Candidate;
-		auto claim = [&](const char *id) {
-			if (!claims.claim_owner(id))
+		auto claim = [&](const ResolvedOwner *r) {
+			if (!claims.claim_owner(&r->live))
 				simple = false;
 		};
 		if (resolved_ids[i])
@@ -479,12 +514,13 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 		for (uint32 k = 0; k < e.call.nidentities; k++) {
 			if (rows.blocked[first + k] || rows.deleted[first + k])
 				simple = false;
-			const char *o = rows.owner[first + k];
+			const ResolvedOwner *o = rows.owner[first + k];
 			if (!o)
 				continue;
-			if (owner && strcmp(owner, o) != 0)
+			bool same = owner && memcmp(&owner->live, &o->live, UUID_LEN) == 0;
+			if (owner && !same)
 				simple = false;
-			if (!owner || strcmp(owner, o) != 0)
+			if (!same)
 				claim(o);
 			owner = owner ? owner : o;
 		}
@@ -492,9 +528,11 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 			e.state = BulkState::Deferred;
 			continue;
 		}
-		e.owner_id = owner;
-		if (owner)
-			owner_ids[nowner_ids++] = owner;
+		e.owner_id = owner ? owner->live_text : nullptr;
+		if (owner) {
+			e.owner_uuid = owner->live;
+			owner_ids[nowner_ids++] = owner->live;
+		}
 	}
 
 	/*

@@ -9,6 +9,11 @@
 
 #include "core/call.hpp"
 
+extern "C" {
+#include "storage/itemptr.h"
+#include "utils/uuid.h"
+}
+
 namespace uu::pg {
 
 enum class BulkState : uint8 {
@@ -28,9 +33,10 @@ struct BulkElement {
 	const char **identity_owner; /* parallel to call.identities */
 	bool *identity_owner_deleted;
 	const char *owner_id; /* the one live owner, or nullptr: a new user */
+	pg_uuid_t owner_uuid; /* the same owner, binary */
+	ItemPointerData owner_tid; /* the owner's row version locked for the chunk */
 	core::OwnerRecord owner;
 	core::WritePlan plan;
-	char *written_id;
 	core::TokenSpan written_row;
 	Jsonb *result;
 };

@@ -247,12 +247,20 @@ copy_text_column(TupleTableSlot *slot, void *arg) {
 	return false;
 }
 
+struct UuidOut {
+	AttrNumber column;
+	bool found;
+	pg_uuid_t *uuid;
+};
+
 bool
-copy_uuid_column(TupleTableSlot *slot, void *arg) {
-	TextOut *out = static_cast<TextOut *>(arg);
+copy_uuid(TupleTableSlot *slot, void *arg) {
+	UuidOut *out = static_cast<UuidOut *>(arg);
 	bool isnull;
 	Datum d = slot_getattr(slot, out->column, &isnull);
-	out->text = isnull ? nullptr : DatumGetCString(DirectFunctionCall1(uuid_out, d));
+	out->found = !isnull;
+	if (!isnull)
+		*out->uuid = *DatumGetUUIDP(d);
 	return false;
 }
 
@@ -427,10 +435,22 @@ column_by_identity(const IndexOf &where, AttrNumber column, bool (*copy)(TupleTa
 
 } // namespace
 
+bool
+direct_identity_owner_id(const char *kind, const char *value, DirectReader *reader, pg_uuid_t *owner) {
+	const Catalogue &c = current_catalogue();
+	ScanKeyData keys[2];
+	text_keys(keys, kind, value);
+	UuidOut out{c.identity_user_id, false, owner};
+	probe(c.identities_by_key, keys, 2, reader, copy_uuid, &out);
+	return out.found;
+}
+
 char *
 direct_identity_owner(const char *kind, const char *value, DirectReader *reader) {
-	const Catalogue &c = current_catalogue();
-	return column_by_identity(c.identities_by_key, c.identity_user_id, copy_uuid_column, kind, value, reader);
+	pg_uuid_t owner;
+	if (!direct_identity_owner_id(kind, value, reader, &owner))
+		return nullptr;
+	return uuid_text(&owner);
 }
 
 namespace {
@@ -514,14 +534,9 @@ direct_blocked_reason(const char *kind, const char *value, DirectReader *reader)
 
 namespace {
 
-/* The users row `key` finds in `where`, with its identities. */
+/* The identities of the user `fetch_user` or `direct_fetch_user_at` found. */
 DirectFetch
-fetch_user(const Catalogue &c, const IndexOf &where, ScanKeyData *key, DirectReader *reader, DirectUser &user) {
-	UserOut out{&c, &user, DirectFetch::Missing};
-	probe(where, key, 1, reader, copy_user_row, &out);
-	if (out.outcome != DirectFetch::Found)
-		return out.outcome;
-
+with_identities(const Catalogue &c, DirectReader *reader, DirectUser &user) {
 	ScanKeyData by_user;
 	ScanKeyInit(&by_user, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&user.uuid));
 	IdentitiesOut identities{&c, static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * 4)), 0, 4};
@@ -529,6 +544,30 @@ fetch_user(const Catalogue &c, const IndexOf &where, ScanKeyData *key, DirectRea
 	user.record.nidentities = identities.count;
 	user.record.identities = identities.identities;
 	return DirectFetch::Found;
+}
+
+/* The users row `key` finds in `where`, with its identities. */
+DirectFetch
+fetch_user(const Catalogue &c, const IndexOf &where, ScanKeyData *key, DirectReader *reader, DirectUser &user) {
+	UserOut out{&c, &user, DirectFetch::Missing};
+	probe(where, key, 1, reader, copy_user_row, &out);
+	if (out.outcome != DirectFetch::Found)
+		return out.outcome;
+	return with_identities(c, reader, user);
+}
+
+/* The mirror column's unique index for `kind` (fid, agent) and its key for `value`; nullptr for other kinds. */
+const IndexOf *
+mirror_key(const Catalogue &c, const char *kind, const char *value, ScanKeyData *key) {
+	if (strcmp(kind, "fid") == 0) {
+		ScanKeyInit(key, 1, BTEqualStrategyNumber, F_INT8EQ, DirectFunctionCall1(int8in, CStringGetDatum(value)));
+		return &c.users_by_fid;
+	}
+	if (strcmp(kind, "agent") == 0) {
+		ScanKeyInit(key, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(value));
+		return &c.users_by_agent_id;
+	}
+	return nullptr;
 }
 
 } // namespace
@@ -542,19 +581,24 @@ direct_fetch_user(const char *id, DirectReader *reader, DirectUser &user) {
 }
 
 DirectFetch
+direct_fetch_user_at(ItemPointer tid, DirectReader *reader, DirectUser &user) {
+	const Catalogue &c = current_catalogue();
+	DirectScan &s = scan_of(reader, c.users_by_id, 1);
+	UserOut out{&c, &user, DirectFetch::Missing};
+	if (table_tuple_fetch_row_version(s.heap, tid, reader->snapshot, s.slot))
+		(void) copy_user_row(s.slot, &out);
+	ExecClearTuple(s.slot);
+	if (out.outcome != DirectFetch::Found)
+		return out.outcome;
+	return with_identities(c, reader, user);
+}
+
+DirectFetch
 direct_fetch_user_by_mirror(const char *kind, const char *value, DirectReader *reader, DirectUser &user) {
 	const Catalogue &c = current_catalogue();
 	ScanKeyData key;
-	if (strcmp(kind, "fid") == 0) {
-		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
-		            DirectFunctionCall1(int8in, CStringGetDatum(value)));
-		return fetch_user(c, c.users_by_fid, &key, reader, user);
-	}
-	if (strcmp(kind, "agent") == 0) {
-		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(value));
-		return fetch_user(c, c.users_by_agent_id, &key, reader, user);
-	}
-	return DirectFetch::Missing;
+	const IndexOf *mirror = mirror_key(c, kind, value, &key);
+	return mirror ? fetch_user(c, *mirror, &key, reader, user) : DirectFetch::Missing;
 }
 
 namespace {
@@ -616,23 +660,31 @@ wait_for_uncommitted_identity(const char *kind, const char *value) {
 	}
 }
 
+char *
+uuid_text(const pg_uuid_t *uuid) {
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(uuid)));
+}
+
 namespace {
 
 struct StatusOut {
 	const Catalogue *catalogue;
 	bool found;
-	char *merged_into;
-	bool deleted;
+	UserStatus *status;
 };
 
 bool
 copy_status(TupleTableSlot *slot, void *arg) {
 	StatusOut *out = static_cast<StatusOut *>(arg);
+	const Catalogue &c = *out->catalogue;
 	bool isnull;
-	Datum merged = slot_getattr(slot, out->catalogue->users_merged_into, &isnull);
-	out->merged_into = isnull ? nullptr : DatumGetCString(DirectFunctionCall1(uuid_out, merged));
-	(void) slot_getattr(slot, out->catalogue->users_deleted_at, &isnull);
-	out->deleted = !isnull;
+	out->status->id = *DatumGetUUIDP(slot_getattr(slot, c.users_id, &isnull));
+	Datum merged = slot_getattr(slot, c.users_merged_into, &out->status->merged);
+	out->status->merged = !out->status->merged;
+	if (out->status->merged)
+		out->status->merged_into = *DatumGetUUIDP(merged);
+	(void) slot_getattr(slot, c.users_deleted_at, &isnull);
+	out->status->deleted = !isnull;
 	out->found = true;
 	return false;
 }
@@ -640,14 +692,24 @@ copy_status(TupleTableSlot *slot, void *arg) {
 } // namespace
 
 bool
-direct_user_status(const char *id, DirectReader *reader, char **merged_into, bool *deleted) {
+direct_user_status(const pg_uuid_t *id, DirectReader *reader, UserStatus *status) {
 	const Catalogue &c = current_catalogue();
 	ScanKeyData key;
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, DirectFunctionCall1(uuid_in, CStringGetDatum(id)));
-	StatusOut out{&c, false, nullptr, false};
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(id));
+	StatusOut out{&c, false, status};
 	probe(c.users_by_id, &key, 1, reader, copy_status, &out);
-	*merged_into = out.merged_into;
-	*deleted = out.deleted;
+	return out.found;
+}
+
+bool
+direct_mirror_owner(const char *kind, const char *value, DirectReader *reader, UserStatus *status) {
+	const Catalogue &c = current_catalogue();
+	ScanKeyData key;
+	const IndexOf *mirror = mirror_key(c, kind, value, &key);
+	if (!mirror)
+		return false;
+	StatusOut out{&c, false, status};
+	probe(*mirror, &key, 1, reader, copy_status, &out);
 	return out.found;
 }
 

@@ -16,6 +16,7 @@
 #include "core/call.hpp"
 
 extern "C" {
+#include "storage/itemptr.h"
 #include "utils/snapshot.h"
 #include "utils/uuid.h"
 }
@@ -34,6 +35,8 @@ void end_direct_reads(DirectReader *reader);
 
 /* The user linked to (kind, value), as uuid text, or nullptr. */
 char *direct_identity_owner(const char *kind, const char *value, DirectReader *reader);
+/* The same, binary: false when (kind, value) is nobody's. */
+bool direct_identity_owner_id(const char *kind, const char *value, DirectReader *reader, pg_uuid_t *owner);
 
 /* The reason (kind, value) is in blocked_identities, or nullptr. */
 char *direct_blocked_reason(const char *kind, const char *value, DirectReader *reader);
@@ -56,6 +59,13 @@ struct DirectUser {
 	bool deleted;
 };
 DirectFetch direct_fetch_user(const char *id, DirectReader *reader, DirectUser &user);
+
+/*
+ * The same for the row version at `tid` (one the caller holds locked, so
+ * that it is the newest): no index probe. Missing when the reader's snapshot
+ * does not see it.
+ */
+DirectFetch direct_fetch_user_at(ItemPointer tid, DirectReader *reader, DirectUser &user);
 
 /*
  * The user whose mirror column (fid, agent_id) holds the identity `value`:
@@ -83,8 +93,26 @@ TransactionId direct_identity_in_progress(const char *kind, const char *value);
 /* Waits for `xid` to end; a wait the deadlock detector ends counts as over. */
 bool waited_for_transaction(TransactionId xid);
 
-/* Whether user `id` exists; its merged_into (uuid text or nullptr) and whether it is deleted. */
-bool direct_user_status(const char *id, DirectReader *reader, char **merged_into, bool *deleted);
+/* `uuid` spelled as uuid_out spells it. */
+char *uuid_text(const pg_uuid_t *uuid);
+
+/* A users row's id and where it leads. */
+struct UserStatus {
+	pg_uuid_t id;
+	bool merged;
+	pg_uuid_t merged_into; /* when merged */
+	bool deleted;
+};
+
+/* Whether user `id` exists, and its status. */
+bool direct_user_status(const pg_uuid_t *id, DirectReader *reader, UserStatus *status);
+
+/*
+ * The status of the user whose mirror column (fid, agent_id) holds `value`
+ * (one probe of that column's unique index); false for other kinds and when
+ * no row holds it (the identities row decides then).
+ */
+bool direct_mirror_owner(const char *kind, const char *value, DirectReader *reader, UserStatus *status);
 
 /*
  * A users row given as a composite datum (a query's "u" column) as to_jsonb()
