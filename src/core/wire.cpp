@@ -32,6 +32,7 @@ public:
 		switch (t.type) {
 		case TokenType::ObjectBegin: {
 			Json obj = Json::object();
+			obj.members().reserve(members_ahead());
 			while (peek().type != TokenType::ObjectEnd) {
 				const Token &key = next();
 				if (key.type != TokenType::Key)
@@ -44,6 +45,7 @@ public:
 		}
 		case TokenType::ArrayBegin: {
 			Json arr = Json::array();
+			arr.items().reserve(members_ahead());
 			while (peek().type != TokenType::ArrayEnd)
 				arr.push(read(depth + 1));
 			next();
@@ -61,6 +63,24 @@ public:
 	bool at_end() const { return pos_ == span_.count; }
 
 private:
+	/* How many members (or items) the object (or array) just opened has: its tokens at depth 0. */
+	std::size_t
+	members_ahead() const {
+		std::size_t n = 0;
+		int depth = 0;
+		for (std::uint32_t i = pos_; i < span_.count; i++) {
+			TokenType type = span_.tokens[i].type;
+			if (type == TokenType::ObjectEnd || type == TokenType::ArrayEnd) {
+				if (depth-- == 0)
+					break;
+			} else if (depth == 0 && type != TokenType::Key)
+				n++;
+			if (type == TokenType::ObjectBegin || type == TokenType::ArrayBegin)
+				depth++;
+		}
+		return n;
+	}
+
 	const Token &
 	next() {
 		if (pos_ >= span_.count)

@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "storage/itemptr.h"
+#include "utils/jsonb.h"
 #include "utils/uuid.h"
 }
 
@@ -25,7 +26,7 @@ enum class BulkState : uint8 {
 /* One element of a chunk. Everything is palloc'd in the chunk's context. */
 struct BulkElement {
 	int64 ordinal;
-	Jsonb *payload;
+	JsonbValue element; /* the payload, in the batch's array */
 	core::TokenSpan tokens;
 	bool prepared; /* prepare_call() accepted the payload */
 	core::PreparedCall call;

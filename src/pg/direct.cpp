@@ -292,7 +292,7 @@ append_column(TokenBuffer &buf, Oid type, Datum value, bool isnull) {
 	TokenType token = TokenType::String;
 	switch (type) {
 	case TEXTOID: spelled = TextDatumGetCString(value); break;
-	case UUIDOID: spelled = DatumGetCString(DirectFunctionCall1(uuid_out, value)); break;
+	case UUIDOID: spelled = uuid_text(DatumGetUUIDP(value)); break;
 	case TIMESTAMPTZOID:
 	case TIMESTAMPOID:
 	case DATEOID: spelled = JsonEncodeDateTime(nullptr, value, type, nullptr); break;
@@ -355,7 +355,7 @@ copy_user_row(TupleTableSlot *slot, void *arg) {
 	    memcmp(row.tokens[1].str, "id", 2) == 0 && row.tokens[2].type == core::TokenType::String)
 		out->user->id = const_cast<char *>(row.tokens[2].str);
 	else
-		out->user->id = DatumGetCString(DirectFunctionCall1(uuid_out, id));
+		out->user->id = uuid_text(DatumGetUUIDP(id));
 	out->user->merged = !slot->tts_isnull[out->catalogue->users_merged_into - 1];
 	out->user->deleted = !slot->tts_isnull[out->catalogue->users_deleted_at - 1];
 	out->outcome = DirectFetch::Found;
@@ -662,7 +662,18 @@ wait_for_uncommitted_identity(const char *kind, const char *value) {
 
 char *
 uuid_text(const pg_uuid_t *uuid) {
-	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(uuid)));
+	/* uuid_out's spelling (8-4-4-4-12 lowercase hex) without its StringInfo, one character at a time. */
+	static const char hex[] = "0123456789abcdef";
+	char *text = static_cast<char *>(palloc(2 * UUID_LEN + 5));
+	char *p = text;
+	for (int i = 0; i < UUID_LEN; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[uuid->data[i] >> 4];
+		*p++ = hex[uuid->data[i] & 0x0f];
+	}
+	*p = '\0';
+	return text;
 }
 
 namespace {

@@ -62,7 +62,19 @@ jsonb_to_tokens(Jsonb *jb) {
 
 void
 append_jsonb_tokens(TokenBuffer &buf, Jsonb *jb) {
-	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	append_container_tokens(buf, &jb->root);
+}
+
+TokenSpan
+container_to_tokens(JsonbContainer *container) {
+	TokenBuffer buf{};
+	append_container_tokens(buf, container);
+	return TokenSpan{buf.tokens, buf.count};
+}
+
+void
+append_container_tokens(TokenBuffer &buf, JsonbContainer *container) {
+	JsonbIterator *it = JsonbIteratorInit(container);
 	JsonbValue v;
 	JsonbIteratorToken r;
 	bool raw_scalar = false;

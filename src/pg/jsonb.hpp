@@ -31,6 +31,10 @@ core::TokenSpan jsonb_to_tokens(Jsonb *jb);
 /* jsonb_to_tokens() appending to `buf`. */
 void append_jsonb_tokens(TokenBuffer &buf, Jsonb *jb);
 
+/* The same for a container inside a jsonb (an element or member, v.val.binary.data); the tokens point into it. */
+core::TokenSpan container_to_tokens(JsonbContainer *container);
+void append_container_tokens(TokenBuffer &buf, JsonbContainer *container);
+
 /* Builds a Jsonb in CurrentMemoryContext from tokens. */
 Jsonb *tokens_to_jsonb(core::TokenSpan span);
 

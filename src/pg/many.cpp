@@ -169,7 +169,7 @@ apply_batch(void *arg) {
 			if (e.state == BulkState::Planned)
 				run->in_chunks++;
 			else
-				e.result = run_one(e.payload, e.ordinal);
+				e.result = run_one(JsonbValueToJsonb(&e.element), e.ordinal);
 			Datum value = JsonbPGetDatum(e.result);
 			bool isnull = false;
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
@@ -191,8 +191,8 @@ apply_batch(void *arg) {
 		MemoryContextSwitchTo(chunk_context);
 		BulkElement e{};
 		e.ordinal = ordinal;
-		e.payload = JsonbValueToJsonb(&v);
-		e.tokens = jsonb_to_tokens(e.payload);
+		e.element = v; /* a Jsonb of its own only if it goes by the per-element path */
+		e.tokens = v.type == jbvBinary ? container_to_tokens(v.val.binary.data) : jsonb_to_tokens(JsonbValueToJsonb(&v));
 		e.prepared = cxx_phase_unless_refused(
 		    "user_upsert_many()", [&] { return core::prepare_call(e.tokens, config, allocator); }, &e.call);
 		MemoryContextSwitchTo(outer);
