@@ -567,6 +567,8 @@ run_chunk(BulkElement *elements, uint32 n) {
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* The chunk's own data in the chunk's context, which keeps its memory from chunk to chunk (many.cpp). */
+	MemoryContextSwitchTo(chunk_context);
 	decide_chunk(elements, n, config, allocator);
 
 	/* Answers of the elements decided here, as user_upsert() builds them. */
@@ -590,9 +592,7 @@ run_chunk(BulkElement *elements, uint32 n) {
 		core::TokenSpan answer = cxx_phase("user_upsert_many()", [&] {
 			return core::answer_call(e.plan, row, nidentities, identities, allocator);
 		});
-		MemoryContext spi_context = MemoryContextSwitchTo(chunk_context);
 		e.result = tokens_to_jsonb(with_ordinal(answer, e.ordinal));
-		MemoryContextSwitchTo(spi_context);
 	}
 	SPI_finish();
 }

@@ -241,7 +241,7 @@ upsert_many(FunctionCallInfo fcinfo) {
 		MemoryContextSwitchTo(per_query);
 	}
 	BatchRun run{payloads, rsinfo,
-	             AllocSetContextCreate(CurrentMemoryContext, "user_upsert_many chunk", ALLOCSET_DEFAULT_SIZES), 0, 0};
+	             AllocSetContextCreate(CurrentMemoryContext, "user_upsert_many chunk", 8 * 1024 * 1024, 8 * 1024 * 1024, 8 * 1024 * 1024), 0, 0};
 	batch_depth++;
 	/*
 	 * The batch's waits check for a deadlock after 20 ms instead of the

@@ -12,6 +12,7 @@ extern "C" {
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 }
 
@@ -310,8 +311,10 @@ plan_for(Statement statement) {
 void
 execute(Statement statement, Datum *values, const char *nulls, int expected, Snapshot snapshot) {
 	SPIPlanPtr plan = plan_for(statement);
+	MemoryContext caller = CurrentMemoryContext; /* kept, whatever the SPI version does with it */
 	int rc = snapshot ? SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot, false, false, 0)
 	                  : SPI_execute_plan(plan, values, nulls, false, 0);
+	MemoryContextSwitchTo(caller);
 	if (rc != expected)
 		elog(ERROR, "user_upsert statement %d returned %s", static_cast<int>(statement), SPI_result_code_string(rc));
 }
