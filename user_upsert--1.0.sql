@@ -42,7 +42,9 @@ CREATE TABLE user_upsert.identities (
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (kind, value)
 );
-CREATE INDEX identities_user_id_idx ON user_upsert.identities (user_id);
+-- kind and value included: a user's identities are read from the index alone
+-- while the table's pages are all-visible (src/pg/direct.cpp).
+CREATE INDEX identities_user_id_idx ON user_upsert.identities (user_id) INCLUDE (kind, value);
 
 CREATE TABLE user_upsert.merges (
     survivor_id uuid NOT NULL,

@@ -47,6 +47,15 @@ SELECT r->'user'->'attrs' AS attrs, r->'user'->'observed_at' AS observed_at,
        r->'user'->'wallets' AS wallets, r->'user'->'external' AS external
   FROM user_upsert.user_ensure('{"fid": 7}') r;
 SELECT (user_upsert.user_ensure('{"fid": 7}')->'user') = user_upsert.user_lookup('fid', '7') AS same_as_lookup;
+-- once identities is all-visible, a user's identities come from identities_user_id_idx alone: same answer
+VACUUM user_upsert.identities;
+SELECT pg_temp.same_as_keep('{"fid": 7}') AS after_vacuum;
+SELECT pg_stat_get_xact_tuples_fetched('user_upsert.identities'::regclass) AS fetched_before \gset
+SELECT jsonb_array_length(user_upsert.user_ensure('{"fid": 7}')->'user'->'wallets') AS wallets_read;
+-- (no heap row read, unless VACUUM could not mark every page all-visible)
+SELECT relallvisible = relpages AS all_visible FROM pg_class WHERE oid = 'user_upsert.identities'::regclass \gset
+SELECT pg_stat_get_xact_tuples_fetched('user_upsert.identities'::regclass) = :fetched_before OR NOT :'all_visible'::boolean
+       AS read_from_index_alone;
 -- under another TimeZone the timestamps follow it, as to_jsonb() does
 SET TimeZone = 'Asia/Kolkata';
 SELECT pg_temp.same_as_keep('{"fid": 7}') AS in_kolkata,

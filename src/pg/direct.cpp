@@ -12,12 +12,16 @@ extern "C" {
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/itup.h"
+#include "access/visibilitymap.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/predicate.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
@@ -66,6 +70,7 @@ struct Catalogue {
 	AttrNumber identity_value;
 	AttrNumber identity_user_id;
 	AttrNumber blocked_reason;
+	bool identities_by_user_covers; /* identities_by_user includes kind and value, as columns 2 and 3 */
 };
 
 Catalogue catalogue;
@@ -166,6 +171,13 @@ current_catalogue() {
 	c.identity_value = column_of(c.identities_by_key.heap, "identities", "value");
 	c.identity_user_id = column_of(c.identities_by_key.heap, "identities", "user_id");
 	c.blocked_reason = column_of(c.blocked_by_key.heap, "blocked_identities", "reason");
+	{
+		Relation rel = index_open(c.identities_by_user.index, AccessShareLock);
+		c.identities_by_user_covers = rel->rd_index->indnatts >= 3 &&
+		                              rel->rd_index->indkey.values[1] == c.identity_kind &&
+		                              rel->rd_index->indkey.values[2] == c.identity_value;
+		index_close(rel, AccessShareLock);
+	}
 	c.valid = true;
 	catalogue = c;
 	return catalogue;
@@ -180,6 +192,7 @@ struct DirectScan {
 	Relation index;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
+	Buffer vm_buffer; /* the visibility map page of an index-only probe */
 };
 
 /* The scans of a run of reads under one snapshot: each index is opened once per run. */
@@ -203,6 +216,7 @@ scan_of(DirectReader *reader, const IndexOf &where, int nkeys) {
 	s.index = index_open(where.index, AccessShareLock);
 	s.scan = index_beginscan(s.heap, s.index, reader->snapshot, nkeys, 0);
 	s.slot = table_slot_create(s.heap, nullptr);
+	s.vm_buffer = InvalidBuffer;
 	s.index_oid = where.index;
 	reader->nscans++;
 	return s;
@@ -224,6 +238,38 @@ probe(const IndexOf &where, ScanKeyData *keys, int nkeys, DirectReader *reader,
 	while (index_getnext_slot(s.scan, ForwardScanDirection, s.slot))
 		if (!visit(s.slot, arg))
 			break;
+	ExecClearTuple(s.slot);
+}
+
+/*
+ * probe() reading what it can from the index tuples, as an index-only scan
+ * does: visit_index(itup, desc, arg) for an entry on an all-visible heap
+ * page (visible to every snapshot), visit(slot, arg) with the heap tuple
+ * otherwise.
+ */
+void
+probe_index_only(const IndexOf &where, ScanKeyData *keys, int nkeys, DirectReader *reader,
+                 bool (*visit_index)(IndexTuple itup, TupleDesc desc, void *arg),
+                 bool (*visit)(TupleTableSlot *slot, void *arg), void *arg) {
+	DirectScan &s = scan_of(reader, where, nkeys);
+	for (int i = 0; i < nkeys; i++)
+		keys[i].sk_collation = s.index->rd_indcollation[keys[i].sk_attno - 1];
+	s.scan->xs_want_itup = true; /* before the rescan, which makes room for the tuples */
+	index_rescan(s.scan, keys, nkeys, nullptr, 0);
+	ItemPointer tid;
+	while ((tid = index_getnext_tid(s.scan, ForwardScanDirection)) != nullptr) {
+		if (!VM_ALL_VISIBLE(s.heap, ItemPointerGetBlockNumber(tid), &s.vm_buffer)) {
+			if (!index_fetch_heap(s.scan, s.slot))
+				continue;
+			if (!visit(s.slot, arg))
+				break;
+			continue;
+		}
+		/* As nodeIndexonlyscan.c: no heap tuple read, so lock the page for SSI. */
+		PredicateLockPage(s.heap, ItemPointerGetBlockNumber(tid), reader->snapshot);
+		if (!visit_index(s.scan->xs_itup, s.scan->xs_itupdesc, arg))
+			break;
+	}
 	ExecClearTuple(s.slot);
 }
 
@@ -369,18 +415,31 @@ struct IdentitiesOut {
 	uint32 capacity;
 };
 
-bool
-copy_identity(TupleTableSlot *slot, void *arg) {
-	IdentitiesOut *out = static_cast<IdentitiesOut *>(arg);
+void
+add_identity(IdentitiesOut *out, Datum kind, Datum value) {
 	if (out->count == out->capacity) {
 		out->capacity *= 2;
 		out->identities =
 		    static_cast<core::IdentityRef *>(repalloc(out->identities, sizeof(core::IdentityRef) * out->capacity));
 	}
+	out->identities[out->count++] = core::IdentityRef{TextDatumGetCString(kind), TextDatumGetCString(value)};
+}
+
+bool
+copy_identity(TupleTableSlot *slot, void *arg) {
+	IdentitiesOut *out = static_cast<IdentitiesOut *>(arg);
 	bool isnull;
-	char *kind = TextDatumGetCString(slot_getattr(slot, out->catalogue->identity_kind, &isnull));
-	char *value = TextDatumGetCString(slot_getattr(slot, out->catalogue->identity_value, &isnull));
-	out->identities[out->count++] = core::IdentityRef{kind, value};
+	add_identity(out, slot_getattr(slot, out->catalogue->identity_kind, &isnull),
+	             slot_getattr(slot, out->catalogue->identity_value, &isnull));
+	return true;
+}
+
+/* copy_identity() from an entry of identities_by_user when it covers kind and value (columns 2 and 3). */
+bool
+copy_identity_entry(IndexTuple itup, TupleDesc desc, void *arg) {
+	bool isnull;
+	add_identity(static_cast<IdentitiesOut *>(arg), index_getattr(itup, 2, desc, &isnull),
+	             index_getattr(itup, 3, desc, &isnull));
 	return true;
 }
 
@@ -404,6 +463,8 @@ close_scans(DirectReader *reader) {
 	for (int i = reader->nscans - 1; i >= 0; i--) {
 		DirectScan &s = reader->scans[i];
 		ExecDropSingleTupleTableSlot(s.slot);
+		if (BufferIsValid(s.vm_buffer))
+			ReleaseBuffer(s.vm_buffer);
 		index_endscan(s.scan);
 		index_close(s.index, NoLock);
 		table_close(s.heap, NoLock);
@@ -540,7 +601,10 @@ with_identities(const Catalogue &c, DirectReader *reader, DirectUser &user) {
 	ScanKeyData by_user;
 	ScanKeyInit(&by_user, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&user.uuid));
 	IdentitiesOut identities{&c, static_cast<core::IdentityRef *>(palloc(sizeof(core::IdentityRef) * 4)), 0, 4};
-	probe(c.identities_by_user, &by_user, 1, reader, copy_identity, &identities);
+	if (c.identities_by_user_covers)
+		probe_index_only(c.identities_by_user, &by_user, 1, reader, copy_identity_entry, copy_identity, &identities);
+	else
+		probe(c.identities_by_user, &by_user, 1, reader, copy_identity, &identities);
 	user.record.nidentities = identities.count;
 	user.record.identities = identities.identities;
 	return DirectFetch::Found;
