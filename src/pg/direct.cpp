@@ -228,13 +228,21 @@ scan_of(DirectReader *reader, const IndexOf &where, int nkeys) {
  * ScanKeyInit), until it returns false. The index's own collations compare,
  * as the executor's would.
  */
-void
-probe(const IndexOf &where, ScanKeyData *keys, int nkeys, DirectReader *reader,
-      bool (*visit)(TupleTableSlot *slot, void *arg), void *arg) {
+/* The reader's scan of `where`, restarted at `keys` compared with the index's own collations. */
+DirectScan &
+rescan(const IndexOf &where, ScanKeyData *keys, int nkeys, DirectReader *reader, bool want_index_tuples) {
 	DirectScan &s = scan_of(reader, where, nkeys);
 	for (int i = 0; i < nkeys; i++)
 		keys[i].sk_collation = s.index->rd_indcollation[keys[i].sk_attno - 1];
+	s.scan->xs_want_itup = want_index_tuples; /* before the rescan, which makes room for the tuples */
 	index_rescan(s.scan, keys, nkeys, nullptr, 0);
+	return s;
+}
+
+void
+probe(const IndexOf &where, ScanKeyData *keys, int nkeys, DirectReader *reader,
+      bool (*visit)(TupleTableSlot *slot, void *arg), void *arg) {
+	DirectScan &s = rescan(where, keys, nkeys, reader, false);
 	while (index_getnext_slot(s.scan, ForwardScanDirection, s.slot))
 		if (!visit(s.slot, arg))
 			break;
@@ -251,11 +259,7 @@ void
 probe_index_only(const IndexOf &where, ScanKeyData *keys, int nkeys, DirectReader *reader,
                  bool (*visit_index)(IndexTuple itup, TupleDesc desc, void *arg),
                  bool (*visit)(TupleTableSlot *slot, void *arg), void *arg) {
-	DirectScan &s = scan_of(reader, where, nkeys);
-	for (int i = 0; i < nkeys; i++)
-		keys[i].sk_collation = s.index->rd_indcollation[keys[i].sk_attno - 1];
-	s.scan->xs_want_itup = true; /* before the rescan, which makes room for the tuples */
-	index_rescan(s.scan, keys, nkeys, nullptr, 0);
+	DirectScan &s = rescan(where, keys, nkeys, reader, true);
 	ItemPointer tid;
 	while ((tid = index_getnext_tid(s.scan, ForwardScanDirection)) != nullptr) {
 		if (!VM_ALL_VISIBLE(s.heap, ItemPointerGetBlockNumber(tid), &s.vm_buffer)) {
@@ -353,7 +357,7 @@ append_column(TokenBuffer &buf, Oid type, Datum value, bool isnull) {
 		token = TokenType::Number;
 		break;
 	case BOOLOID: buf.push(DatumGetBool(value) ? TokenType::True : TokenType::False, nullptr, 0); return true;
-	case JSONBOID: append_jsonb_tokens(buf, DatumGetJsonbPCopy(value)); return true;
+	case JSONBOID: append_container_tokens(buf, &DatumGetJsonbPCopy(value)->root); return true;
 	default: return false;
 	}
 	buf.push(token, spelled, static_cast<uint32>(strlen(spelled)));

@@ -55,14 +55,7 @@ TokenBuffer::push(TokenType type, const char *str, uint32 len) {
 
 TokenSpan
 jsonb_to_tokens(Jsonb *jb) {
-	TokenBuffer buf{};
-	append_jsonb_tokens(buf, jb);
-	return TokenSpan{buf.tokens, buf.count};
-}
-
-void
-append_jsonb_tokens(TokenBuffer &buf, Jsonb *jb) {
-	append_container_tokens(buf, &jb->root);
+	return container_to_tokens(&jb->root);
 }
 
 TokenSpan

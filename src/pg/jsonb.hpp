@@ -28,10 +28,11 @@ struct TokenBuffer {
  */
 core::TokenSpan jsonb_to_tokens(Jsonb *jb);
 
-/* jsonb_to_tokens() appending to `buf`. */
-void append_jsonb_tokens(TokenBuffer &buf, Jsonb *jb);
-
-/* The same for a container inside a jsonb (an element or member, v.val.binary.data); the tokens point into it. */
+/*
+ * The same for a container: a jsonb's root, or an element or member inside
+ * one (v.val.binary.data); the tokens point into it. The append_ form adds
+ * them to `buf`.
+ */
 core::TokenSpan container_to_tokens(JsonbContainer *container);
 void append_container_tokens(TokenBuffer &buf, JsonbContainer *container);
 

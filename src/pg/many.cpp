@@ -18,7 +18,8 @@
  *	  statements), the whole batch rolls back, freeing its rows, and runs
  *	  again.
  *
- *	  Memory: each chunk runs in a context reset after it; results go to the
+ *	  Memory: each chunk runs in a context reset after it (its first block,
+ *	  kChunkMemory, kept across resets); results go to the
  *	  materialized tuplestore.
  *
  * IDENTIFICATION
@@ -136,6 +137,8 @@ run_one(Jsonb *payload, int64 ordinal) {
 /* Elements decided together (bulk.cpp), and the identity locks one chunk may hold. */
 constexpr uint32 kChunkElements = 256;
 constexpr uint32 kChunkLockKeys = 256;
+/* A chunk's memory, kept from chunk to chunk (a reset frees every block but the first, and these go back to the kernel). */
+constexpr Size kChunkMemory = 8 * 1024 * 1024;
 
 /*
  * Every element of the batch, chunk by chunk (bulk.cpp), the deferred ones
@@ -241,7 +244,7 @@ upsert_many(FunctionCallInfo fcinfo) {
 		MemoryContextSwitchTo(per_query);
 	}
 	BatchRun run{payloads, rsinfo,
-	             AllocSetContextCreate(CurrentMemoryContext, "user_upsert_many chunk", 8 * 1024 * 1024, 8 * 1024 * 1024, 8 * 1024 * 1024), 0, 0};
+	             AllocSetContextCreate(CurrentMemoryContext, "user_upsert_many chunk", kChunkMemory, kChunkMemory, kChunkMemory), 0, 0};
 	batch_depth++;
 	/*
 	 * The batch's waits check for a deadlock after 20 ms instead of the
