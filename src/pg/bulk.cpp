@@ -105,6 +105,7 @@ struct ResolvedOwner {
 	bool deleted;
 	pg_uuid_t live;
 	const char *live_text;
+	ItemPointerData live_row; /* the version of `live` read */
 };
 
 /* `known`, when given, is id's own status, read with the probe that found it. */
@@ -129,6 +130,7 @@ resolve_owner(HTAB *resolved, const pg_uuid_t *id, DirectReader *reader, const U
 			break;
 		entry->exists = true;
 		entry->deleted = status.deleted;
+		entry->live_row = status.row;
 		if (!status.merged)
 			break;
 		entry->live = status.merged_into;
@@ -305,8 +307,8 @@ write_chunk(void *arg) {
 struct LockPlanWrite {
 	BulkElement *elements;
 	uint32 n;
-	pg_uuid_t *owner_ids;
-	uint32 nowner_ids;
+	ItemPointerData *owner_rows; /* the row versions the lookups read */
+	uint32 nowners;
 	const core::Config *config;
 	core::Allocator *allocator;
 };
@@ -316,20 +318,21 @@ lock_plan_write(void *arg) {
 	LockPlanWrite *job = static_cast<LockPlanWrite *>(arg);
 	BulkElement *elements = job->elements;
 	uint32 n = job->n;
-	pg_uuid_t *owner_ids = job->owner_ids;
-	uint32 nowner_ids = job->nowner_ids;
+	ItemPointerData *owner_rows = job->owner_rows;
+	uint32 nowners = job->nowners;
 	const core::Config &config = *job->config;
 	core::Allocator &allocator = *job->allocator;
 	/*
-	 * 5. Rule 2: the owner rows, skipping busy ones (their elements take the
-	 * per-element path, which waits). Then the locked rows (the versions
-	 * locked, the newest) and their identities, read under a snapshot taken
-	 * while the locks are held (every change of a user's identities writes
-	 * its row).
+	 * 5. Rule 2: the owner rows, found by the versions the lookups read (no
+	 * index descent), skipping busy ones and versions no longer current
+	 * (their elements take the per-element path, which waits). Then the
+	 * locked rows (the versions locked, the newest) and their identities,
+	 * read under a snapshot taken while the locks are held (every change of
+	 * a user's identities writes its row).
 	 */
-	if (nowner_ids > 0) {
-		Datum ids = uuid_array(owner_ids, nowner_ids);
-		execute(Statement::BulkLockUsers, &ids, nullptr, SPI_OK_SELECT);
+	if (nowners > 0) {
+		Datum rows = fixed_array(owner_rows, sizeof(ItemPointerData), nowners, TIDOID, TYPALIGN_SHORT);
+		execute(Statement::BulkLockUsers, &rows, nullptr, SPI_OK_SELECT);
 		LockedRow *locked = locked_rows(SPI_tuptable, SPI_processed);
 		uint64 nlocked = SPI_processed;
 		DirectReader *reader = begin_direct_reads();
@@ -492,8 +495,8 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 	}
 
 	/* 4. Owners, in element order: several, deleted or blocked ones defer; owners are claimed. */
-	pg_uuid_t *owner_ids = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t) * (n + 1)));
-	uint32 nowner_ids = 0;
+	ItemPointerData *owner_rows = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * (n + 1)));
+	uint32 nowners = 0;
 	uint32 offset = 0;
 	for (uint32 i = 0; i < n; i++) {
 		BulkElement &e = elements[i];
@@ -531,7 +534,7 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 		e.owner_id = owner ? owner->live_text : nullptr;
 		if (owner) {
 			e.owner_uuid = owner->live;
-			owner_ids[nowner_ids++] = owner->live;
+			owner_rows[nowners++] = owner->live_row;
 		}
 	}
 
@@ -540,7 +543,7 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 	 * updates the rows need no MultiXact): losing a race to another batch, or
 	 * any element's constraint, rolls the chunk back and defers it whole.
 	 */
-	LockPlanWrite job{elements, n, owner_ids, nowner_ids, &config, &allocator};
+	LockPlanWrite job{elements, n, owner_rows, nowners, &config, &allocator};
 	link_race_detected = false;
 	if (ErrorData *error = in_subtransaction(lock_plan_write, &job)) {
 		int category = ERRCODE_TO_CATEGORY(error->sqlerrcode);

@@ -764,6 +764,7 @@ copy_status(TupleTableSlot *slot, void *arg) {
 		out->status->merged_into = *DatumGetUUIDP(merged);
 	(void) slot_getattr(slot, c.users_deleted_at, &isnull);
 	out->status->deleted = !isnull;
+	out->status->row = slot->tts_tid;
 	out->found = true;
 	return false;
 }

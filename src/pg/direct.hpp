@@ -102,6 +102,7 @@ struct UserStatus {
 	bool merged;
 	pg_uuid_t merged_into; /* when merged */
 	bool deleted;
+	ItemPointerData row; /* the version read */
 };
 
 /* Whether user `id` exists, and its status. */
