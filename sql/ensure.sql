@@ -121,6 +121,28 @@ SELECT r->>'action' AS after_delete, (r->'user'->>'id') <> :'seven' AS new_user
 
 -- columns an application adds to users: a type the direct reader spells is in the document; another
 -- type sends the call to the SQL path, which answers the same
+-- the hit path reads with the caller's rights: without SELECT on the tables no answer; row security is
+-- refused, never read past
+CREATE ROLE uu_ensure_reader;
+GRANT USAGE ON SCHEMA user_upsert TO uu_ensure_reader;
+SET ROLE uu_ensure_reader;
+SELECT user_upsert.user_ensure('{"fid": 7}');
+SELECT user_upsert.user_lookup('fid', '7');
+SELECT r->'error'->>'sqlstate' AS many_without_select FROM user_upsert.user_upsert_many('[{"fid": 7}]') r;
+RESET ROLE;
+GRANT SELECT ON user_upsert.users, user_upsert.identities, user_upsert.blocked_identities TO uu_ensure_reader;
+SET ROLE uu_ensure_reader;
+SELECT user_upsert.user_ensure('{"fid": 7}')->'user'->>'fid' AS with_select;
+RESET ROLE;
+ALTER TABLE user_upsert.users ENABLE ROW LEVEL SECURITY;
+SET ROLE uu_ensure_reader;
+SELECT user_upsert.user_ensure('{"fid": 7}');
+RESET ROLE;
+ALTER TABLE user_upsert.users DISABLE ROW LEVEL SECURITY;
+REVOKE ALL ON user_upsert.users, user_upsert.identities, user_upsert.blocked_identities FROM uu_ensure_reader;
+REVOKE USAGE ON SCHEMA user_upsert FROM uu_ensure_reader;
+DROP ROLE uu_ensure_reader;
+
 ALTER TABLE user_upsert.users ADD COLUMN note text, ADD COLUMN score numeric, ADD COLUMN tags text[];
 UPDATE user_upsert.users SET note = 'hello', score = 2.50, tags = '{a,b}' WHERE fid = 7;
 SELECT r->'user'->'note' AS note, r->'user'->'score' AS score, r->'user'->'tags' AS tags

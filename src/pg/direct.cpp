@@ -23,11 +23,15 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "storage/predicate.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_am.h"
+#include "miscadmin.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/rls.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/json.h"
@@ -200,9 +204,29 @@ struct DirectReader {
 	Snapshot snapshot;
 	DirectScan scans[8];
 	int nscans;
+	bool as_caller; /* reads answer a call: checked as the executor would check the caller's SELECT */
 };
 
 namespace {
+
+/*
+ * The functions run with the caller's rights, and their SQL would be refused
+ * without SELECT on the tables it reads; the probes are held to the same. Row
+ * security has no meaning for an index probe, so a table that enforces it
+ * for the caller is refused rather than read past its policies.
+ */
+void
+check_caller_may_read(Relation heap) {
+	Oid relid = RelationGetRelid(heap);
+	AclResult acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, get_relkind_objtype(heap->rd_rel->relkind), RelationGetRelationName(heap));
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("user_upsert does not support row-level security on table user_upsert.%s",
+		                       RelationGetRelationName(heap)),
+		                errhint("Disable row-level security on the table, or call as a role that bypasses it.")));
+}
 
 DirectScan &
 scan_of(DirectReader *reader, const IndexOf &where, int nkeys) {
@@ -213,6 +237,8 @@ scan_of(DirectReader *reader, const IndexOf &where, int nkeys) {
 		elog(ERROR, "too many direct scans in one read");
 	DirectScan &s = reader->scans[reader->nscans];
 	s.heap = table_open(where.heap, AccessShareLock);
+	if (reader->as_caller)
+		check_caller_may_read(s.heap);
 	s.index = index_open(where.index, AccessShareLock);
 	s.scan = index_beginscan(s.heap, s.index, reader->snapshot, nkeys, 0);
 	s.slot = table_slot_create(s.heap, nullptr);
@@ -457,6 +483,7 @@ begin_direct_reads() {
 	UpdateActiveSnapshotCommandId();
 	DirectReader *reader = static_cast<DirectReader *>(palloc0(sizeof(DirectReader)));
 	reader->snapshot = GetActiveSnapshot();
+	reader->as_caller = true;
 	return reader;
 }
 
