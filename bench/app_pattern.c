@@ -26,6 +26,8 @@
  *	  two rows for one person) and the SQLSTATEs of the errors.
  *
  * Usage: app_pattern MODE CONNINFO THREADS SECONDS POOL_BASE POOL_SIZE [BATCH]
+ *	  SECONDS 0: exactly one request per thread, its own time being the
+ *	  elapsed time (so two lines compare the same amount of work).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -46,6 +48,7 @@ static double seconds;
 static long long pool_base, pool_size;
 static int batch = 100;
 static double deadline;
+static int one_shot; /* SECONDS 0: one request per thread, timed from its start (no connection time) */
 /* registered[i]: person pool_base + 1 + i got a register request */
 static unsigned char *registered;
 
@@ -385,7 +388,7 @@ work(void *arg) {
 	}
 	while (!w->fatal) {
 		double t0 = now_s();
-		if (t0 >= deadline)
+		if (!one_shot && t0 >= deadline)
 			break;
 		if (mode == MODE_COPY || mode == MODE_MANY)
 			(void) batch_request(w);
@@ -409,6 +412,8 @@ work(void *arg) {
 			w->lat_us = realloc(w->lat_us, w->caplat * sizeof *w->lat_us);
 		}
 		w->lat_us[w->nlat++] = (uint32_t) ((t1 - t0) * 1e6);
+		if (one_shot)
+			break;
 	}
 	return NULL;
 }
@@ -485,7 +490,8 @@ main(int argc, char **argv) {
 	pool_size = atoll(argv[6]);
 	if (argc > 7)
 		batch = atoi(argv[7]);
-	if (nthreads < 1 || seconds <= 0 || pool_size < batch) {
+	one_shot = seconds == 0;
+	if (nthreads < 1 || seconds < 0 || pool_size < batch) {
 		fprintf(stderr, "app_pattern: bad arguments\n");
 		return 2;
 	}
@@ -522,6 +528,8 @@ main(int argc, char **argv) {
 		k += workers[i].nlat;
 	}
 	qsort(all, nlat, sizeof *all, cmp_u32);
+	if (one_shot && nlat)
+		elapsed = all[nlat - 1] / 1e6; /* the slowest thread's one request */
 	double p50 = nlat ? all[(size_t) (0.50 * (double) (nlat - 1))] / 1000.0 : 0;
 	double p99 = nlat ? all[(size_t) (0.99 * (double) (nlat - 1))] / 1000.0 : 0;
 	long long dups = (mode == MODE_COPY || mode == MODE_MANY) ? 0 : count_duplicates();
