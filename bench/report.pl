@@ -38,6 +38,7 @@ my @lines = (
 	[app_user_upsert    => 'same routes, one `user_upsert()` call each, libpq over TCP'],
 	[app_plpgsql        => 'same routes, one PL/pgSQL call each, libpq over TCP'],
 	[native_select      => 'plain indexed `SELECT` by fid'],
+	[sql_document       => 'the same document by one SQL `SELECT` (row + identities, `user_upsert` tables)'],
 	[user_ensure_hit    => '`user_ensure()` hit path'],
 	[native_copy_batch  => '`COPY` + one `INSERT … ON CONFLICT`, batches of 100 (rows/s)'],
 	[user_upsert_many   => '`user_upsert_many()`, batches of 100 (rows/s)'],
@@ -51,6 +52,8 @@ my %counterpart = (
 );
 my %reference = (user_ensure_hit => 'native_select', user_upsert_many => 'native_copy_batch',
                  user_upsert_many_all => 'native_copy_all');
+# A second yardstick shown in the notes: the same work done in plain SQL.
+my %same_work = (user_ensure_hit => 'sql_document');
 my %static_note = (floor => 'pgbench logs 0 µs for part of these very short transactions: its percentiles are lower bounds');
 
 sub median {
@@ -113,6 +116,9 @@ for my $config (@configs) {
 		my @notes = grep { length } map { $_->{notes} } @r;
 		if ($reference{$line}) {
 			unshift @notes, fmt_ratio(ratios($config, $line, $reference{$line})) . " $reference{$line}";
+		}
+		if ($same_work{$line} && $data{$config}{$same_work{$line}}) {
+			push @notes, fmt_ratio(ratios($config, $line, $same_work{$line})) . " $same_work{$line}";
 		}
 		push @notes, $static_note{$line} if $static_note{$line};
 		my %uniq;

@@ -237,6 +237,7 @@ for sync in $SYNC; do
 			# --- hook: issue #3 item 6, lines that run once the functions exist ---
 			if [ $HAS_ENSURE = 1 ]; then
 				pgbench_line "$sync" "$clients" "$run" native_select uu_native_select
+				pgbench_line "$sync" "$clients" "$run" sql_document uu_sql_document
 				pgbench_line "$sync" "$clients" "$run" user_ensure_hit uu_ensure_hit
 			fi
 			if [ $HAS_MANY = 1 ]; then
