@@ -128,6 +128,53 @@ SELECT count(*) AS elements, count(*) FILTER (WHERE r->>'action' = 'inserted') A
          jsonb_build_array(pg_temp.w(100000 + g)))) FROM generate_series(1, 100000) g)) r;
 SELECT count(*) AS big_batch_users FROM user_upsert.users WHERE fid > 100000;
 
+-- The application's own triggers and constraints see the batch's updates as they see an UPDATE's: a
+-- BEFORE trigger's change is in the answer and the row, an AFTER trigger fires once per row written,
+-- and a CHECK constraint's violation (not an error a payload causes by itself: README) ends the call
+-- with nothing written.
+SELECT pg_temp.seed();
+CREATE TABLE public.name_log (fid bigint, old_name text, new_name text);
+CREATE FUNCTION public.tidy_name() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.display_name := btrim(NEW.display_name); RETURN NEW; END $$;
+CREATE FUNCTION public.log_name() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.name_log VALUES (NEW.fid, OLD.display_name, NEW.display_name); RETURN NULL; END $$;
+CREATE TRIGGER tidy_name BEFORE UPDATE ON user_upsert.users FOR EACH ROW EXECUTE FUNCTION public.tidy_name();
+CREATE TRIGGER log_name AFTER UPDATE ON user_upsert.users FOR EACH ROW EXECUTE FUNCTION public.log_name();
+SET client_min_messages = debug1;
+SELECT r->>'ordinal' AS ordinal, r->>'action' AS action, r->'user'->>'display_name' AS display_name,
+       r->'user'->>'version' AS version
+  FROM user_upsert.user_upsert_many('[{"fid": 1, "display_name": "  One  "}, {"fid": 2, "display_name": "Two"}]') r;
+RESET client_min_messages;
+SELECT fid, display_name, version FROM user_upsert.users WHERE fid IN (1, 2) ORDER BY fid;
+ALTER TABLE user_upsert.users ADD CONSTRAINT short_display_name CHECK (length(display_name) <= 20);
+\set VERBOSITY terse
+SELECT r->>'ordinal' AS ordinal, r->>'action' AS action, r->'user'->>'display_name' AS display_name,
+       r->'error'->>'sqlstate' AS error
+  FROM user_upsert.user_upsert_many('[{"fid": 1, "display_name": " Uno "}, {"fid": 2, "display_name": "a name longer than twenty"},
+                                      {"fid": 3, "display_name": "Three"}]') r;
+\set VERBOSITY default
+SELECT fid, display_name, version FROM user_upsert.users WHERE fid IN (1, 2, 3) ORDER BY fid;
+SELECT * FROM public.name_log ORDER BY fid, new_name;
+ALTER TABLE user_upsert.users DROP CONSTRAINT short_display_name;
+DROP TRIGGER tidy_name ON user_upsert.users;
+DROP TRIGGER log_name ON user_upsert.users;
+DROP FUNCTION public.tidy_name(), public.log_name();
+DROP TABLE public.name_log;
+SELECT * FROM user_upsert.user_verify();
+
+-- The batch writes with the caller's rights: UPDATE on the columns an UPDATE of the user would set.
+CREATE ROLE uu_many_writer;
+GRANT USAGE ON SCHEMA user_upsert TO uu_many_writer;
+GRANT SELECT ON ALL TABLES IN SCHEMA user_upsert TO uu_many_writer;
+GRANT UPDATE (display_name) ON user_upsert.users TO uu_many_writer;
+SET ROLE uu_many_writer;
+SELECT r FROM user_upsert.user_upsert_many('[{"fid": 1, "display_name": "Not allowed"}]') r;
+RESET ROLE;
+SELECT display_name FROM user_upsert.users WHERE fid = 1;
+REVOKE ALL ON ALL TABLES IN SCHEMA user_upsert FROM uu_many_writer;
+REVOKE USAGE ON SCHEMA user_upsert FROM uu_many_writer;
+DROP ROLE uu_many_writer;
+
 -- REPEATABLE READ takes the per-element path for every element (its 40001 cross-checks): same answers.
 SELECT pg_temp.seed();
 BEGIN ISOLATION LEVEL REPEATABLE READ;

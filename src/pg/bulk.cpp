@@ -32,9 +32,19 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
+#include "nodes/makefuncs.h"
+#include "utils/datum.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "miscadmin.h"
 #include "port.h"
 #include "storage/itemptr.h"
@@ -200,46 +210,78 @@ uuid_array(const pg_uuid_t *uuids, uint32 n) {
 	return fixed_array(uuids, UUID_LEN, n, UUIDOID, TYPALIGN_CHAR);
 }
 
-/* The eleven column arrays of BulkInsertUsers / BulkUpdateUsers for `rows`, ids from `ids`. */
+/* The users columns a chunk writes, in the order of BulkInsertUsers' parameters after the id. */
+enum UpdatedColumn {
+	Kind,
+	Fid,
+	PrimaryAddress,
+	AgentId,
+	Email,
+	Username,
+	DisplayName,
+	AvatarUrl,
+	Attrs,
+	ObservedAt,
+	UpdatedAt,
+	Version,
+	NumUpdatedColumns
+};
+constexpr struct {
+	const char *name;
+	Oid type;
+} kUpdatedColumns[NumUpdatedColumns] = {
+    {"kind", TEXTOID},          {"fid", INT8OID},          {"primary_address", TEXTOID}, {"agent_id", TEXTOID},
+    {"email", TEXTOID},         {"username", TEXTOID},     {"display_name", TEXTOID},    {"avatar_url", TEXTOID},
+    {"attrs", JSONBOID},        {"observed_at", TIMESTAMPTZOID}, {"updated_at", TIMESTAMPTZOID}, {"version", INT8OID},
+};
+
+/* The planned value of each column but updated_at and version (which follow from the row and the clock). */
 void
-row_arrays(BulkElement **rows, const pg_uuid_t *ids, uint32 n, Datum args[11]) {
-	const int text_columns = 7; /* kind, primary_address, agent_id, email, username, display_name, avatar_url */
-	Datum *text[text_columns];
-	bool *text_null[text_columns];
-	for (int c = 0; c < text_columns; c++) {
-		text[c] = static_cast<Datum *>(palloc(sizeof(Datum) * (n ? n : 1)));
-		text_null[c] = static_cast<bool *>(palloc0(sizeof(bool) * (n ? n : 1)));
+planned_values(const core::WritePlan &plan, Datum values[NumUpdatedColumns], bool nulls[NumUpdatedColumns]) {
+	const char *text[] = {plan.kind,     plan.primary_address, plan.agent_id,  plan.email,
+	                      plan.username, plan.display_name,    plan.avatar_url};
+	const UpdatedColumn text_column[] = {Kind, PrimaryAddress, AgentId, Email, Username, DisplayName, AvatarUrl};
+	for (size_t c = 0; c < lengthof(text); c++) {
+		nulls[text_column[c]] = text[c] == nullptr;
+		values[text_column[c]] = text[c] ? CStringGetTextDatum(text[c]) : (Datum) 0;
 	}
-	Datum *fids = static_cast<Datum *>(palloc(sizeof(Datum) * (n ? n : 1)));
-	bool *fid_null = static_cast<bool *>(palloc0(sizeof(bool) * (n ? n : 1)));
-	Datum *attrs = static_cast<Datum *>(palloc(sizeof(Datum) * (n ? n : 1)));
-	Datum *observed = static_cast<Datum *>(palloc(sizeof(Datum) * (n ? n : 1)));
-	bool *observed_null = static_cast<bool *>(palloc0(sizeof(bool) * (n ? n : 1)));
-	for (uint32 i = 0; i < n; i++) {
-		const core::WritePlan &plan = rows[i]->plan;
-		const char *values[text_columns] = {plan.kind,  plan.primary_address, plan.agent_id,  plan.email,
-		                                     plan.username, plan.display_name,    plan.avatar_url};
-		for (int c = 0; c < text_columns; c++) {
-			text_null[c][i] = values[c] == nullptr;
-			text[c][i] = values[c] ? CStringGetTextDatum(values[c]) : (Datum) 0;
-		}
-		fid_null[i] = !plan.has_fid;
-		fids[i] = Int64GetDatum(plan.fid);
-		attrs[i] = JsonbPGetDatum(tokens_to_jsonb(plan.attrs));
-		observed_null[i] = !plan.has_observed_at;
-		observed[i] = unix_micros_to_timestamptz(plan.observed_at);
-	}
-	auto text_array_of = [&](int c) { return array_of(text[c], text_null[c], n, TEXTOID, -1, false, TYPALIGN_INT); };
-	args[0] = uuid_array(ids, n);
-	args[1] = text_array_of(0);
-	args[2] = array_of(fids, fid_null, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	for (int c = 1; c < text_columns; c++)
-		args[c + 2] = text_array_of(c);
-	args[9] = array_of(attrs, nullptr, n, JSONBOID, -1, false, TYPALIGN_INT);
-	args[10] = array_of(observed, observed_null, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	nulls[Fid] = !plan.has_fid;
+	values[Fid] = Int64GetDatum(plan.fid);
+	nulls[Attrs] = false;
+	values[Attrs] = JsonbPGetDatum(tokens_to_jsonb(plan.attrs));
+	nulls[ObservedAt] = !plan.has_observed_at;
+	values[ObservedAt] = unix_micros_to_timestamptz(plan.observed_at);
 }
 
-/* After a BulkInsertUsers / BulkUpdateUsers: each returned row to the element whose id it has. */
+/* The eleven column arrays of BulkInsertUsers for `rows`: the ids `ids`, then planned_values()' columns. */
+void
+row_arrays(BulkElement **rows, const pg_uuid_t *ids, uint32 n, Datum args[11]) {
+	Datum *values[UpdatedAt];
+	bool *nulls[UpdatedAt];
+	for (int c = 0; c < UpdatedAt; c++) {
+		values[c] = static_cast<Datum *>(palloc(sizeof(Datum) * (n + 1)));
+		nulls[c] = static_cast<bool *>(palloc(sizeof(bool) * (n + 1)));
+	}
+	for (uint32 i = 0; i < n; i++) {
+		Datum row[NumUpdatedColumns];
+		bool row_nulls[NumUpdatedColumns];
+		planned_values(rows[i]->plan, row, row_nulls);
+		for (int c = 0; c < UpdatedAt; c++) {
+			values[c][i] = row[c];
+			nulls[c][i] = row_nulls[c];
+		}
+	}
+	args[0] = uuid_array(ids, n);
+	for (int c = 0; c < UpdatedAt; c++) {
+		int16 typlen;
+		bool byval;
+		char align;
+		get_typlenbyvalalign(kUpdatedColumns[c].type, &typlen, &byval, &align);
+		args[c + 1] = array_of(values[c], nulls[c], n, kUpdatedColumns[c].type, typlen, byval, align);
+	}
+}
+
+/* After a BulkInsertUsers: each returned row to the element whose id it has. */
 void
 take_written_rows(BulkElement **rows, const pg_uuid_t *ids, uint32 n) {
 	if (SPI_processed != n)
@@ -261,6 +303,138 @@ take_written_rows(BulkElement **rows, const pg_uuid_t *ids, uint32 n) {
 	}
 }
 
+bool
+same_value(Datum a, bool a_null, Datum b, bool b_null, Form_pg_attribute att) {
+	if (a_null || b_null)
+		return a_null == b_null;
+	if (att->attlen == -1) {
+		struct varlena *x = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(a)));
+		struct varlena *y = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(b)));
+		return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
+		       memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
+	}
+	return datumIsEqual(a, b, att->attbyval, att->attlen);
+}
+
+/*
+ * The chunk's UPDATEs of the users rows it holds locked, through the
+ * executor's single-row path (ExecSimpleRelationUpdate(), as logical
+ * replication applies a row) rather than an UPDATE joining twelve arrays:
+ * the same permission check (UPDATE on the columns an UPDATE would set),
+ * BEFORE and AFTER row triggers, constraints and index entries, each index
+ * told whether any row of the chunk changed its columns (as an UPDATE that
+ * sets only those columns would tell it). Each element's row as written
+ * comes back in written_row.
+ */
+void
+update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
+	Relation rel = table_open(users_relation(), RowExclusiveLock);
+	refuse_row_security(rel);
+	TupleDesc desc = RelationGetDescr(rel);
+	AttrNumber attno[NumUpdatedColumns];
+	Bitmapset *all_columns = nullptr;
+	for (int c = 0; c < NumUpdatedColumns; c++) {
+		attno[c] = get_attnum(RelationGetRelid(rel), kUpdatedColumns[c].name);
+		if (attno[c] == InvalidAttrNumber || TupleDescAttr(desc, attno[c] - 1)->atttypid != kUpdatedColumns[c].type)
+			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			                errmsg("column \"%s\" of user_upsert.users is not the one the extension created",
+			                       kUpdatedColumns[c].name),
+			                errhint("Reinstall the extension.")));
+		all_columns = bms_add_member(all_columns, attno[c] - FirstLowInvalidHeapAttributeNumber);
+	}
+	RangeTblEntry *asked = makeNode(RangeTblEntry);
+	asked->rtekind = RTE_RELATION;
+	asked->relid = RelationGetRelid(rel);
+	asked->relkind = rel->rd_rel->relkind;
+	asked->rellockmode = RowExclusiveLock;
+	asked->requiredPerms = ACL_UPDATE;
+	asked->updatedCols = all_columns;
+	(void) ExecCheckRTPerms(list_make1(asked), true);
+
+	CommandCounterIncrement(); /* as SPI before a statement: the chunk's earlier writes are seen */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	TupleTableSlot *old_row = table_slot_create(rel, nullptr);
+	TupleTableSlot *new_row = table_slot_create(rel, nullptr);
+	Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+
+	/* The columns some row really changes: the indexes on the others are told they are unchanged. */
+	Bitmapset *changed = nullptr;
+	for (int c : {UpdatedAt, Version})
+		changed = bms_add_member(changed, attno[c] - FirstLowInvalidHeapAttributeNumber);
+	Datum (*planned)[NumUpdatedColumns] =
+	    static_cast<Datum (*)[NumUpdatedColumns]>(palloc(sizeof(Datum) * NumUpdatedColumns * (n + 1)));
+	bool (*planned_null)[NumUpdatedColumns] =
+	    static_cast<bool (*)[NumUpdatedColumns]>(palloc(sizeof(bool) * NumUpdatedColumns * (n + 1)));
+	for (uint32 i = 0; i < n; i++) {
+		planned_values(rows[i]->plan, planned[i], planned_null[i]);
+		if (!table_tuple_fetch_row_version(rel, const_cast<ItemPointer>(&tids[i]), SnapshotAny, old_row))
+			elog(ERROR, "user_upsert_many lost the users row version it locked");
+		slot_getallattrs(old_row);
+		for (int c = 0; c < UpdatedAt; c++) {
+			int a = attno[c] - 1;
+			if (!same_value(old_row->tts_values[a], old_row->tts_isnull[a], planned[i][c], planned_null[i][c],
+			                TupleDescAttr(desc, a)))
+				changed = bms_add_member(changed, attno[c] - FirstLowInvalidHeapAttributeNumber);
+		}
+		ExecClearTuple(old_row);
+	}
+
+	EState *estate = CreateExecutorState();
+	RangeTblEntry *target = makeNode(RangeTblEntry);
+	target->rtekind = RTE_RELATION;
+	target->relid = RelationGetRelid(rel);
+	target->relkind = rel->rd_rel->relkind;
+	target->rellockmode = RowExclusiveLock;
+	target->updatedCols = changed;
+	ExecInitRangeTable(estate, list_make1(target));
+	ResultRelInfo *result_rel = makeNode(ResultRelInfo);
+	InitResultRelInfo(result_rel, rel, 1, nullptr, 0);
+	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, result_rel);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	estate->es_snapshot = GetActiveSnapshot();
+	AfterTriggerBeginQuery();
+	ExecOpenIndices(result_rel, false);
+	EPQState epq;
+	EvalPlanQualInit(&epq, estate, nullptr, NIL, -1);
+
+	for (uint32 i = 0; i < n; i++) {
+		if (!table_tuple_fetch_row_version(rel, const_cast<ItemPointer>(&tids[i]), SnapshotAny, old_row))
+			elog(ERROR, "user_upsert_many lost the users row version it locked");
+		slot_getallattrs(old_row);
+		ExecClearTuple(new_row);
+		memcpy(new_row->tts_values, old_row->tts_values, sizeof(Datum) * desc->natts);
+		memcpy(new_row->tts_isnull, old_row->tts_isnull, sizeof(bool) * desc->natts);
+		for (int c = 0; c < UpdatedAt; c++) {
+			new_row->tts_values[attno[c] - 1] = planned[i][c];
+			new_row->tts_isnull[attno[c] - 1] = planned_null[i][c];
+		}
+		int64 version = DatumGetInt64(old_row->tts_values[attno[Version] - 1]);
+		new_row->tts_values[attno[UpdatedAt] - 1] = now;
+		new_row->tts_isnull[attno[UpdatedAt] - 1] = false;
+		new_row->tts_values[attno[Version] - 1] = Int64GetDatum(version + 1);
+		new_row->tts_isnull[attno[Version] - 1] = false;
+		ExecStoreVirtualTuple(new_row);
+		ItemPointerSetInvalid(&new_row->tts_tid);
+		ExecSimpleRelationUpdate(result_rel, estate, &epq, old_row, new_row);
+		if (!ItemPointerIsValid(&new_row->tts_tid))
+			elog(ERROR, "a BEFORE UPDATE trigger on user_upsert.users skipped a row user_upsert_many() wrote");
+		if (!slot_row_tokens(new_row, &rows[i]->written_row))
+			elog(ERROR, "users has a column user_upsert_many() cannot spell");
+		ExecClearTuple(old_row);
+		ResetPerTupleExprContext(estate);
+	}
+
+	EvalPlanQualEnd(&epq);
+	ExecCloseIndices(result_rel);
+	AfterTriggerEndQuery(estate);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	ExecDropSingleTupleTableSlot(old_row);
+	ExecDropSingleTupleTableSlot(new_row);
+	PopActiveSnapshot();
+	table_close(rel, NoLock);
+}
+
 struct ChunkWrites {
 	BulkElement **inserts;
 	pg_uuid_t *insert_ids;
@@ -279,18 +453,14 @@ struct ChunkWrites {
 void
 write_chunk(void *arg) {
 	ChunkWrites *w = static_cast<ChunkWrites *>(arg);
-	Datum args[12];
+	Datum args[11];
 	if (w->ninserts > 0) {
 		row_arrays(w->inserts, w->insert_ids, w->ninserts, args);
 		execute(Statement::BulkInsertUsers, args, nullptr, SPI_OK_INSERT_RETURNING);
 		take_written_rows(w->inserts, w->insert_ids, w->ninserts);
 	}
-	if (w->nupdates > 0) {
-		row_arrays(w->updates, w->update_ids, w->nupdates, args);
-		args[11] = fixed_array(w->update_tids, sizeof(ItemPointerData), w->nupdates, TIDOID, TYPALIGN_SHORT);
-		execute(Statement::BulkUpdateUsers, args, nullptr, SPI_OK_UPDATE_RETURNING);
-		take_written_rows(w->updates, w->update_ids, w->nupdates);
-	}
+	if (w->nupdates > 0)
+		update_locked_users(w->updates, w->update_tids, w->nupdates);
 	if (w->nlinks > 0) {
 		Datum link_args[3] = {text_array(w->link_kinds, w->nlinks), text_array(w->link_values, w->nlinks),
 		                      text_array(w->link_users, w->nlinks)};

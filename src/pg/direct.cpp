@@ -217,15 +217,10 @@ namespace {
  */
 void
 check_caller_may_read(Relation heap) {
-	Oid relid = RelationGetRelid(heap);
-	AclResult acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	AclResult acl = pg_class_aclcheck(RelationGetRelid(heap), GetUserId(), ACL_SELECT);
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, get_relkind_objtype(heap->rd_rel->relkind), RelationGetRelationName(heap));
-	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		                errmsg("user_upsert does not support row-level security on table user_upsert.%s",
-		                       RelationGetRelationName(heap)),
-		                errhint("Disable row-level security on the table, or call as a role that bypasses it.")));
+	refuse_row_security(heap);
 }
 
 DirectScan &
@@ -474,6 +469,15 @@ copy_identity_entry(IndexTuple itup, TupleDesc desc, void *arg) {
 }
 
 } // namespace
+
+void
+refuse_row_security(Relation heap) {
+	if (check_enable_rls(RelationGetRelid(heap), InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("user_upsert does not support row-level security on table user_upsert.%s",
+		                       RelationGetRelationName(heap)),
+		                errhint("Disable row-level security on the table, or call as a role that bypasses it.")));
+}
 
 DirectReader *
 begin_direct_reads() {
@@ -835,6 +839,17 @@ composite_row_tokens(Datum composite, core::TokenSpan *out) {
 	bool converted = row_tokens(desc, values, nulls, out);
 	ReleaseTupleDesc(desc);
 	return converted;
+}
+
+bool
+slot_row_tokens(TupleTableSlot *slot, core::TokenSpan *out) {
+	slot_getallattrs(slot);
+	return row_tokens(slot->tts_tupleDescriptor, slot->tts_values, slot->tts_isnull, out);
+}
+
+Oid
+users_relation() {
+	return current_catalogue().users_by_id.heap;
 }
 
 bool

@@ -16,7 +16,9 @@
 #include "core/call.hpp"
 
 extern "C" {
+#include "executor/tuptable.h"
 #include "storage/itemptr.h"
+#include "utils/relcache.h"
 #include "utils/snapshot.h"
 #include "utils/uuid.h"
 }
@@ -121,6 +123,19 @@ bool direct_mirror_owner(const char *kind, const char *value, DirectReader *read
  * column's type is not one the direct reader converts.
  */
 bool composite_row_tokens(Datum composite, core::TokenSpan *out);
+
+/* The same for the row in `slot`. */
+bool slot_row_tokens(TupleTableSlot *slot, core::TokenSpan *out);
+
+/* user_upsert.users, as the direct reads find it. */
+Oid users_relation();
+
+/*
+ * Row security has no meaning for the extension's reads and writes that skip
+ * the executor's planning: a table that enforces it for the caller is
+ * refused (0A000) rather than read or written past its policies.
+ */
+void refuse_row_security(Relation heap);
 
 /* Every column of users is of a type composite_row_tokens() converts. */
 bool users_columns_convertible();

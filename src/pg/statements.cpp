@@ -29,22 +29,6 @@ struct StatementText {
 	Oid argtypes[12];
 };
 
-/*
- * The rows of BulkInsertUsers and BulkUpdateUsers: InsertUser's eleven
- * parameters as parallel arrays, one row per user (bulk.cpp's row_arrays()),
- * ids binary; BulkUpdateUsers adds each row's locked version, $12.
- */
-#define BULK_ROWS(more_arrays, more_columns)                                                                        \
-	"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "                       \
-	"                  pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "                       \
-	"                  pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), "                       \
-	"                  pg_catalog.unnest($10), pg_catalog.unnest($11)" more_arrays ") "                              \
-	"       AS v(id, kind, fid, primary_address, agent_id, email, username, display_name, avatar_url, attrs, "      \
-	"            observed_at" more_columns ") "
-#define BULK_ROW_TYPES                                                                                             \
-	UUIDARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,              \
-	    TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, TIMESTAMPTZARRAYOID
-
 constexpr StatementText kStatements[] = {
     /* LookupIdentities($1 kinds text[], $2 values text[]) */
     {Statement::LookupIdentities, "SELECT k.ord::pg_catalog.int4, "
@@ -249,21 +233,16 @@ constexpr StatementText kStatements[] = {
      "       display_name, avatar_url, attrs, observed_at, created_at, updated_at, version) "
      "SELECT v.id, v.kind, v.fid, v.primary_address, v.agent_id, v.email, v.username, "
      "       v.display_name, v.avatar_url, v.attrs, v.observed_at, pg_catalog.now(), pg_catalog.now(), 1 "
-     BULK_ROWS("", "")
+     "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+     "                  pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
+     "                  pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), "
+     "                  pg_catalog.unnest($10), pg_catalog.unnest($11)) "
+     "       AS v(id, kind, fid, primary_address, agent_id, email, username, display_name, avatar_url, attrs, "
+     "            observed_at) "
      "RETURNING u, u.id",
      11,
-     {BULK_ROW_TYPES}},
-    /* BulkUpdateUsers: the same arrays, ids of existing users, and $12 the versions BulkLockUsers locked */
-    {Statement::BulkUpdateUsers,
-     "UPDATE user_upsert.users AS u SET kind = v.kind, fid = v.fid, primary_address = v.primary_address, "
-     "       agent_id = v.agent_id, email = v.email, username = v.username, display_name = v.display_name, "
-     "       avatar_url = v.avatar_url, attrs = v.attrs, observed_at = v.observed_at, "
-     "       updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
-     BULK_ROWS(", pg_catalog.unnest($12)", ", ctid")
-     " WHERE u.ctid OPERATOR(pg_catalog.=) v.ctid AND u.id OPERATOR(pg_catalog.=) v.id "
-     "RETURNING u, u.id",
-     12,
-     {BULK_ROW_TYPES, TIDARRAYOID}},
+     {UUIDARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+      TEXTARRAYOID, JSONBARRAYOID, TIMESTAMPTZARRAYOID}},
     /* BulkLinkIdentities($1 kinds, $2 values, $3 user ids): one owner per identity, created now() */
     {Statement::BulkLinkIdentities,
      "INSERT INTO user_upsert.identities (kind, value, user_id, created_at) "

@@ -42,7 +42,6 @@ enum class Statement {
 	WaitForIdentityRows, /* FOR UPDATE on a user's identities rows, waiting */
 	BulkLockUsers,       /* FOR UPDATE SKIP LOCKED of many users, ids of the locked ones (user_upsert_many) */
 	BulkInsertUsers,     /* InsertUser for many rows, ids given, rows returned as composites */
-	BulkUpdateUsers,     /* UpdateUser for many rows, rows returned as composites */
 	BulkLinkIdentities,  /* LinkIdentities with one user id per identity */
 	Count_
 };
