@@ -129,9 +129,9 @@ SELECT count(*) AS elements, count(*) FILTER (WHERE r->>'action' = 'inserted') A
 SELECT count(*) AS big_batch_users FROM user_upsert.users WHERE fid > 100000;
 
 -- The application's own triggers and constraints see the batch's updates as they see an UPDATE's: a
--- BEFORE trigger's change is in the answer and the row, an AFTER trigger fires once per row written,
--- and a CHECK constraint's violation (not an error a payload causes by itself: README) ends the call
--- with nothing written.
+-- BEFORE trigger's change is in the answer and the row (a stored generated column follows it), an
+-- AFTER trigger fires once per row written, and a CHECK constraint's violation (not an error a
+-- payload causes by itself: README) ends the call with nothing written.
 SELECT pg_temp.seed();
 CREATE TABLE public.name_log (fid bigint, old_name text, new_name text);
 CREATE FUNCTION public.tidy_name() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -140,12 +140,14 @@ CREATE FUNCTION public.log_name() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO public.name_log VALUES (NEW.fid, OLD.display_name, NEW.display_name); RETURN NULL; END $$;
 CREATE TRIGGER tidy_name BEFORE UPDATE ON user_upsert.users FOR EACH ROW EXECUTE FUNCTION public.tidy_name();
 CREATE TRIGGER log_name AFTER UPDATE ON user_upsert.users FOR EACH ROW EXECUTE FUNCTION public.log_name();
+ALTER TABLE user_upsert.users ADD COLUMN shouted_name text GENERATED ALWAYS AS (upper(display_name)) STORED;
 SET client_min_messages = debug1;
 SELECT r->>'ordinal' AS ordinal, r->>'action' AS action, r->'user'->>'display_name' AS display_name,
-       r->'user'->>'version' AS version
+       r->'user'->>'shouted_name' AS shouted_name, r->'user'->>'version' AS version
   FROM user_upsert.user_upsert_many('[{"fid": 1, "display_name": "  One  "}, {"fid": 2, "display_name": "Two"}]') r;
 RESET client_min_messages;
-SELECT fid, display_name, version FROM user_upsert.users WHERE fid IN (1, 2) ORDER BY fid;
+SELECT fid, display_name, shouted_name, version FROM user_upsert.users WHERE fid IN (1, 2) ORDER BY fid;
+ALTER TABLE user_upsert.users DROP COLUMN shouted_name;
 ALTER TABLE user_upsert.users ADD CONSTRAINT short_display_name CHECK (length(display_name) <= 20);
 \set VERBOSITY terse
 SELECT r->>'ordinal' AS ordinal, r->>'action' AS action, r->'user'->>'display_name' AS display_name,

@@ -4,7 +4,9 @@
  *	  together under the same lock-order protocol as one call (locking.cpp):
  *	  the chunk's identity locks in key order, one lookup of every identity,
  *	  one FOR UPDATE SKIP LOCKED of every owner row, then one INSERT of the new
- *	  users, one UPDATE of the changed ones and one INSERT of the new links.
+ *	  users, the changed rows written one by one through the executor's
+ *	  single-row update (as logical replication applies rows) and one INSERT
+ *	  of the new links.
  *
  *	  Only what the set-based path decides exactly as user_upsert() would is
  *	  decided here; every other element is left "deferred" for the
