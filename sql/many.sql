@@ -130,7 +130,8 @@ SELECT count(*) AS big_batch_users FROM user_upsert.users WHERE fid > 100000;
 
 -- The application's own triggers and constraints see the batch's updates as they see an UPDATE's: a
 -- BEFORE trigger's change is in the answer and the row (a stored generated column follows it), an
--- AFTER trigger fires once per row written, and a CHECK constraint's violation (not an error a
+-- AFTER row trigger fires once per row written, an AFTER statement trigger once for the chunk with
+-- the rows in its transition table, and a CHECK constraint's violation (not an error a
 -- payload causes by itself: README) ends the call with nothing written.
 SELECT pg_temp.seed();
 CREATE TABLE public.name_log (fid bigint, old_name text, new_name text);
@@ -140,6 +141,10 @@ CREATE FUNCTION public.log_name() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO public.name_log VALUES (NEW.fid, OLD.display_name, NEW.display_name); RETURN NULL; END $$;
 CREATE TRIGGER tidy_name BEFORE UPDATE ON user_upsert.users FOR EACH ROW EXECUTE FUNCTION public.tidy_name();
 CREATE TRIGGER log_name AFTER UPDATE ON user_upsert.users FOR EACH ROW EXECUTE FUNCTION public.log_name();
+CREATE FUNCTION public.log_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.name_log SELECT NULL, 'statement', count(*)::text FROM changed; RETURN NULL; END $$;
+CREATE TRIGGER log_statement AFTER UPDATE ON user_upsert.users REFERENCING NEW TABLE AS changed
+  FOR EACH STATEMENT EXECUTE FUNCTION public.log_statement();
 ALTER TABLE user_upsert.users ADD COLUMN shouted_name text GENERATED ALWAYS AS (upper(display_name)) STORED;
 SET client_min_messages = debug1;
 SELECT r->>'ordinal' AS ordinal, r->>'action' AS action, r->'user'->>'display_name' AS display_name,
@@ -160,7 +165,8 @@ SELECT * FROM public.name_log ORDER BY fid, new_name;
 ALTER TABLE user_upsert.users DROP CONSTRAINT short_display_name;
 DROP TRIGGER tidy_name ON user_upsert.users;
 DROP TRIGGER log_name ON user_upsert.users;
-DROP FUNCTION public.tidy_name(), public.log_name();
+DROP TRIGGER log_statement ON user_upsert.users;
+DROP FUNCTION public.tidy_name(), public.log_name(), public.log_statement();
 DROP TABLE public.name_log;
 SELECT * FROM user_upsert.user_verify();
 

@@ -40,10 +40,9 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
 #include "executor/spi.h"
 #include "nodes/makefuncs.h"
-#include "utils/datum.h"
-#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -305,28 +304,44 @@ take_written_rows(BulkElement **rows, const pg_uuid_t *ids, uint32 n) {
 	}
 }
 
+/*
+ * One row of an UPDATE as the executor writes it (ExecSimpleRelationUpdate()
+ * of PostgreSQL 15, as logical replication applies a row, with the
+ * statement's transition tables fed): BEFORE row triggers, stored generated
+ * columns, constraints, the heap, the indexes, AFTER row triggers. False when
+ * a BEFORE trigger skipped the row.
+ */
 bool
-same_value(Datum a, bool a_null, Datum b, bool b_null, Form_pg_attribute att) {
-	if (a_null || b_null)
-		return a_null == b_null;
-	if (att->attlen == -1) {
-		struct varlena *x = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(a)));
-		struct varlena *y = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(b)));
-		return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
-		       memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
-	}
-	return datumIsEqual(a, b, att->attbyval, att->attlen);
+update_row(ResultRelInfo *result_rel, EState *estate, EPQState *epq, TupleTableSlot *old_row,
+           TupleTableSlot *new_row, TransitionCaptureState *transitions) {
+	Relation rel = result_rel->ri_RelationDesc;
+	ItemPointer tid = &old_row->tts_tid;
+	if (result_rel->ri_TrigDesc && result_rel->ri_TrigDesc->trig_update_before_row &&
+	    !ExecBRUpdateTriggers(estate, epq, result_rel, tid, nullptr, new_row, nullptr))
+		return false;
+	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
+		ExecComputeStoredGenerated(result_rel, estate, new_row, CMD_UPDATE);
+	if (rel->rd_att->constr)
+		ExecConstraints(result_rel, new_row, estate);
+	bool update_indexes;
+	simple_table_tuple_update(rel, tid, new_row, estate->es_snapshot, &update_indexes);
+	List *recheck = NIL;
+	if (result_rel->ri_NumIndices > 0 && update_indexes)
+		recheck = ExecInsertIndexTuples(result_rel, new_row, estate, true, false, nullptr, NIL);
+	ExecARUpdateTriggers(estate, result_rel, nullptr, nullptr, tid, nullptr, new_row, recheck, transitions, false);
+	list_free(recheck);
+	return true;
 }
 
 /*
- * The chunk's UPDATEs of the users rows it holds locked, through the
- * executor's single-row path (ExecSimpleRelationUpdate(), as logical
- * replication applies a row) rather than an UPDATE joining twelve arrays:
- * the same permission check (UPDATE on the columns an UPDATE would set),
- * BEFORE and AFTER row triggers, constraints and index entries, each index
- * told whether any row of the chunk changed its columns (as an UPDATE that
- * sets only those columns would tell it). Each element's row as written
- * comes back in written_row.
+ * The chunk's UPDATEs of the users rows it holds locked, row by row through
+ * the executor's own single-row path (update_row()) rather than an UPDATE
+ * joining twelve arrays: what that UPDATE had, without its planning, arrays
+ * and composite results. The target is the statement the SQL would have been
+ * (UPDATE of the twelve columns user_upsert() sets): the caller's UPDATE
+ * privilege on them, statement and row triggers (with transition tables),
+ * constraints, and the indexes' "unchanged" hints. Each element's row as
+ * written comes back in written_row.
  */
 void
 update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
@@ -334,7 +349,12 @@ update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
 	refuse_row_security(rel);
 	TupleDesc desc = RelationGetDescr(rel);
 	AttrNumber attno[NumUpdatedColumns];
-	Bitmapset *all_columns = nullptr;
+	RangeTblEntry *target = makeNode(RangeTblEntry);
+	target->rtekind = RTE_RELATION;
+	target->relid = RelationGetRelid(rel);
+	target->relkind = rel->rd_rel->relkind;
+	target->rellockmode = RowExclusiveLock;
+	target->requiredPerms = ACL_UPDATE;
 	for (int c = 0; c < NumUpdatedColumns; c++) {
 		attno[c] = get_attnum(RelationGetRelid(rel), kUpdatedColumns[c].name);
 		if (attno[c] == InvalidAttrNumber || TupleDescAttr(desc, attno[c] - 1)->atttypid != kUpdatedColumns[c].type)
@@ -342,52 +362,13 @@ update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
 			                errmsg("column \"%s\" of user_upsert.users is not the one the extension created",
 			                       kUpdatedColumns[c].name),
 			                errhint("Reinstall the extension.")));
-		all_columns = bms_add_member(all_columns, attno[c] - FirstLowInvalidHeapAttributeNumber);
+		target->updatedCols = bms_add_member(target->updatedCols, attno[c] - FirstLowInvalidHeapAttributeNumber);
 	}
-	RangeTblEntry *asked = makeNode(RangeTblEntry);
-	asked->rtekind = RTE_RELATION;
-	asked->relid = RelationGetRelid(rel);
-	asked->relkind = rel->rd_rel->relkind;
-	asked->rellockmode = RowExclusiveLock;
-	asked->requiredPerms = ACL_UPDATE;
-	asked->updatedCols = all_columns;
-	(void) ExecCheckRTPerms(list_make1(asked), true);
+	(void) ExecCheckRTPerms(list_make1(target), true);
 
 	CommandCounterIncrement(); /* as SPI before a statement: the chunk's earlier writes are seen */
 	PushActiveSnapshot(GetTransactionSnapshot());
-	TupleTableSlot *old_row = table_slot_create(rel, nullptr);
-	TupleTableSlot *new_row = table_slot_create(rel, nullptr);
-	Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-
-	/* The columns some row really changes: the indexes on the others are told they are unchanged. */
-	Bitmapset *changed = nullptr;
-	for (int c : {UpdatedAt, Version})
-		changed = bms_add_member(changed, attno[c] - FirstLowInvalidHeapAttributeNumber);
-	Datum (*planned)[NumUpdatedColumns] =
-	    static_cast<Datum (*)[NumUpdatedColumns]>(palloc(sizeof(Datum) * NumUpdatedColumns * (n + 1)));
-	bool (*planned_null)[NumUpdatedColumns] =
-	    static_cast<bool (*)[NumUpdatedColumns]>(palloc(sizeof(bool) * NumUpdatedColumns * (n + 1)));
-	for (uint32 i = 0; i < n; i++) {
-		planned_values(rows[i]->plan, planned[i], planned_null[i]);
-		if (!table_tuple_fetch_row_version(rel, const_cast<ItemPointer>(&tids[i]), SnapshotAny, old_row))
-			elog(ERROR, "user_upsert_many lost the users row version it locked");
-		slot_getallattrs(old_row);
-		for (int c = 0; c < UpdatedAt; c++) {
-			int a = attno[c] - 1;
-			if (!same_value(old_row->tts_values[a], old_row->tts_isnull[a], planned[i][c], planned_null[i][c],
-			                TupleDescAttr(desc, a)))
-				changed = bms_add_member(changed, attno[c] - FirstLowInvalidHeapAttributeNumber);
-		}
-		ExecClearTuple(old_row);
-	}
-
 	EState *estate = CreateExecutorState();
-	RangeTblEntry *target = makeNode(RangeTblEntry);
-	target->rtekind = RTE_RELATION;
-	target->relid = RelationGetRelid(rel);
-	target->relkind = rel->rd_rel->relkind;
-	target->rellockmode = RowExclusiveLock;
-	target->updatedCols = changed;
 	ExecInitRangeTable(estate, list_make1(target));
 	ResultRelInfo *result_rel = makeNode(ResultRelInfo);
 	InitResultRelInfo(result_rel, rel, 1, nullptr, 0);
@@ -398,8 +379,17 @@ update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
 	ExecOpenIndices(result_rel, false);
 	EPQState epq;
 	EvalPlanQualInit(&epq, estate, nullptr, NIL, -1);
+	TransitionCaptureState *transitions =
+	    MakeTransitionCaptureState(result_rel->ri_TrigDesc, RelationGetRelid(rel), CMD_UPDATE);
+	ExecBSUpdateTriggers(estate, result_rel);
 
+	TupleTableSlot *old_row = table_slot_create(rel, nullptr);
+	TupleTableSlot *new_row = table_slot_create(rel, nullptr);
+	Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	Datum planned[NumUpdatedColumns];
+	bool planned_null[NumUpdatedColumns];
 	for (uint32 i = 0; i < n; i++) {
+		planned_values(rows[i]->plan, planned, planned_null);
 		if (!table_tuple_fetch_row_version(rel, const_cast<ItemPointer>(&tids[i]), SnapshotAny, old_row))
 			elog(ERROR, "user_upsert_many lost the users row version it locked");
 		slot_getallattrs(old_row);
@@ -407,8 +397,8 @@ update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
 		memcpy(new_row->tts_values, old_row->tts_values, sizeof(Datum) * desc->natts);
 		memcpy(new_row->tts_isnull, old_row->tts_isnull, sizeof(bool) * desc->natts);
 		for (int c = 0; c < UpdatedAt; c++) {
-			new_row->tts_values[attno[c] - 1] = planned[i][c];
-			new_row->tts_isnull[attno[c] - 1] = planned_null[i][c];
+			new_row->tts_values[attno[c] - 1] = planned[c];
+			new_row->tts_isnull[attno[c] - 1] = planned_null[c];
 		}
 		int64 version = DatumGetInt64(old_row->tts_values[attno[Version] - 1]);
 		new_row->tts_values[attno[UpdatedAt] - 1] = now;
@@ -416,9 +406,7 @@ update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
 		new_row->tts_values[attno[Version] - 1] = Int64GetDatum(version + 1);
 		new_row->tts_isnull[attno[Version] - 1] = false;
 		ExecStoreVirtualTuple(new_row);
-		ItemPointerSetInvalid(&new_row->tts_tid);
-		ExecSimpleRelationUpdate(result_rel, estate, &epq, old_row, new_row);
-		if (!ItemPointerIsValid(&new_row->tts_tid))
+		if (!update_row(result_rel, estate, &epq, old_row, new_row, transitions))
 			elog(ERROR, "a BEFORE UPDATE trigger on user_upsert.users skipped a row user_upsert_many() wrote");
 		if (!slot_row_tokens(new_row, &rows[i]->written_row))
 			elog(ERROR, "users has a column user_upsert_many() cannot spell");
@@ -426,6 +414,7 @@ update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
 		ResetPerTupleExprContext(estate);
 	}
 
+	ExecASUpdateTriggers(estate, result_rel, transitions);
 	EvalPlanQualEnd(&epq);
 	ExecCloseIndices(result_rel);
 	AfterTriggerEndQuery(estate);
