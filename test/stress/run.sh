@@ -78,7 +78,7 @@ echo "stress: $clients clients ($ser_clients of them serializable) for ${seconds
 	{ cat "$work/initdb.log"; exit 1; }
 "$bindir/pg_ctl" -D "$data" -l "$log" -w -o "-p $port -k $work -c listen_addresses= \
 	-c max_connections=$((clients + 10)) -c fsync=off -c synchronous_commit=off \
-	-c full_page_writes=off -c lc_messages=C -c log_min_messages=warning \
+	-c full_page_writes=off -c lc_messages=C -c log_min_messages=warning -c log_lock_waits=on \
 	-c log_line_prefix='%m [%p] %e '" start >/dev/null
 started=1
 
@@ -148,6 +148,14 @@ report_pgbench() {
 echo
 report_pgbench "$work/pgbench.out" "$main_rc" main 0
 [ -n "$ser_pid" ] && report_pgbench "$work/pgbench-serializable.out" "$ser_rc" serializable 1
+
+# A deadlock: what each process in the cycle was running. The report names
+# only the top-level queries; a process still waiting at deadlock_timeout
+# logs the statement it waits in (log_lock_waits), the SQL inside a function.
+if grep -q ' 40P01 ERROR:  deadlock detected' "$log"; then
+	echo "deadlocks in the server log, with the waits logged around them (first 60 lines):"
+	grep -E -A8 ' 40P01 ERROR:  deadlock detected|still waiting for' "$log" | head -n 60
+fi
 
 # The server: no crash, no assertion, no internal error.
 if grep -E 'PANIC|TRAP:|was terminated by signal|server process .* exited with exit code [^0]| XX000 ' "$log" >/dev/null; then
