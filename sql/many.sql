@@ -131,8 +131,8 @@ SELECT count(*) AS big_batch_users FROM user_upsert.users WHERE fid > 100000;
 -- The application's own triggers and constraints see the batch's updates as they see an UPDATE's: a
 -- BEFORE trigger's change is in the answer and the row (a stored generated column follows it), an
 -- AFTER row trigger fires once per row written, an AFTER statement trigger once for the chunk with
--- the rows in its transition table, and a CHECK constraint's violation (not an error a
--- payload causes by itself: README) ends the call with nothing written.
+-- the rows in its transition table, and a CHECK constraint the application added refuses its element
+-- alone (the chunk is rolled back and run one by one; the element's error object, the others apply).
 SELECT pg_temp.seed();
 CREATE TABLE public.name_log (fid bigint, old_name text, new_name text);
 CREATE FUNCTION public.tidy_name() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -154,12 +154,10 @@ RESET client_min_messages;
 SELECT fid, display_name, shouted_name, version FROM user_upsert.users WHERE fid IN (1, 2) ORDER BY fid;
 ALTER TABLE user_upsert.users DROP COLUMN shouted_name;
 ALTER TABLE user_upsert.users ADD CONSTRAINT short_display_name CHECK (length(display_name) <= 20);
-\set VERBOSITY terse
 SELECT r->>'ordinal' AS ordinal, r->>'action' AS action, r->'user'->>'display_name' AS display_name,
        r->'error'->>'sqlstate' AS error
   FROM user_upsert.user_upsert_many('[{"fid": 1, "display_name": " Uno "}, {"fid": 2, "display_name": "a name longer than twenty"},
                                       {"fid": 3, "display_name": "Three"}]') r;
-\set VERBOSITY default
 SELECT fid, display_name, version FROM user_upsert.users WHERE fid IN (1, 2, 3) ORDER BY fid;
 SELECT * FROM public.name_log ORDER BY fid, new_name;
 ALTER TABLE user_upsert.users DROP CONSTRAINT short_display_name;

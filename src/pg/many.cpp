@@ -58,11 +58,18 @@ namespace uu::pg {
 
 namespace {
 
-/* Errors an element's payload can cause: reported per element. Anything else ends the batch. */
+/*
+ * Errors an element's payload can cause: reported per element. Anything else
+ * ends the batch. Besides 22xxx, UU001 and UU002, that is a constraint the
+ * application put on the tables and the payload's values break (CHECK, NOT
+ * NULL, a foreign key of its own: 23xxx, but 23505, a lost race decided again).
+ */
 bool
 is_element_error(int sqlerrcode) {
-	return ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_DATA_EXCEPTION || sqlerrcode == ERRCODE_UU_IDENTITY_CONFLICT ||
-	       sqlerrcode == ERRCODE_UU_BLOCKED_IDENTITY;
+	int category = ERRCODE_TO_CATEGORY(sqlerrcode);
+	return category == ERRCODE_DATA_EXCEPTION ||
+	       (category == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION && sqlerrcode != ERRCODE_UNIQUE_VIOLATION) ||
+	       sqlerrcode == ERRCODE_UU_IDENTITY_CONFLICT || sqlerrcode == ERRCODE_UU_BLOCKED_IDENTITY;
 }
 
 Jsonb *
