@@ -472,9 +472,9 @@ update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
 	}
 
 	ExecASUpdateTriggers(estate, result_rel, transitions);
+	AfterTriggerEndQuery(estate); /* the AFTER triggers fire here, as at the end of the UPDATE's executor run */
 	EvalPlanQualEnd(&epq);
 	ExecCloseIndices(result_rel);
-	AfterTriggerEndQuery(estate);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	FreeExecutorState(estate);
 	ExecDropSingleTupleTableSlot(old_row);
