@@ -205,6 +205,7 @@ struct DirectReader {
 	DirectScan scans[8];
 	int nscans;
 	bool as_caller; /* reads answer a call: checked as the executor would check the caller's SELECT */
+	bool blocked_checked; /* as_caller, and the caller may read blocked_identities (its cached copy) */
 };
 
 namespace {
@@ -618,6 +619,13 @@ direct_blocked_reason(const char *kind, const char *value, DirectReader *reader)
 	const Catalogue &c = current_catalogue();
 	if (IsolationUsesXactSnapshot())
 		return column_by_identity(c.blocked_by_key, c.blocked_reason, copy_text_column, kind, value, reader);
+	if (reader->as_caller && !reader->blocked_checked) {
+		/* The backend's copy answers for the table: held to the caller's SELECT on the table itself. */
+		Relation rel = table_open(c.blocked_by_key.heap, AccessShareLock);
+		check_caller_may_read(rel);
+		table_close(rel, NoLock);
+		reader->blocked_checked = true;
+	}
 	AcceptInvalidationMessages();
 	if (!blocked_cache.valid)
 		load_blocked_cache(current_catalogue());
