@@ -305,36 +305,25 @@ take_written_rows(BulkElement **rows, const pg_uuid_t *ids, uint32 n) {
 	}
 }
 
-bool
-same_value(Datum a, bool a_null, Datum b, bool b_null, Form_pg_attribute att) {
-	if (a_null || b_null)
-		return a_null == b_null;
-	if (att->attlen == -1) {
-		struct varlena *x = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(a)));
-		struct varlena *y = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(b)));
-		return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
-		       memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
-	}
-	return datumIsEqual(a, b, att->attbyval, att->attlen);
-}
-
 /*
- * The hint ExecInsertIndexTuples() gives each index (index_unchanged_by_update(),
- * which caches it in the IndexInfo): unchanged when no row of the chunk
- * changes a column of the index, as an UPDATE setting only the changed
- * columns would tell it, rather than "changed" for every index on one of the
- * twelve columns the UPDATE sets. It only steers bottom-up deletion in the
- * B-tree. Indexes on expressions or with a predicate keep PostgreSQL's own answer.
+ * The hint ExecInsertIndexTuples() gives each index for the next row
+ * (index_unchanged_by_update() reads it from the IndexInfo, where it caches
+ * its own statement-wide answer): unchanged when the row keeps the values of
+ * the index's columns, `changed` being indexed by attribute number - 1. The
+ * statement's answer would say "changed" for every index on one of the
+ * twelve columns the UPDATE sets; the hint only steers bottom-up deletion in
+ * the B-tree. Indexes on expressions or with a predicate keep PostgreSQL's
+ * own answer.
  */
 void
-hint_unchanged_indexes(ResultRelInfo *result_rel, const Bitmapset *changed) {
+hint_unchanged_indexes(ResultRelInfo *result_rel, const bool *changed) {
 	for (int i = 0; i < result_rel->ri_NumIndices; i++) {
 		IndexInfo *index = result_rel->ri_IndexRelationInfo[i];
 		if (index->ii_Expressions != NIL || index->ii_Predicate != NIL)
 			continue;
 		bool unchanged = true;
 		for (int a = 0; a < index->ii_NumIndexAttrs; a++)
-			if (bms_is_member(index->ii_IndexAttrNumbers[a] - FirstLowInvalidHeapAttributeNumber, changed))
+			if (index->ii_IndexAttrNumbers[a] > 0 && changed[index->ii_IndexAttrNumbers[a] - 1])
 				unchanged = false;
 		index->ii_CheckedUnchanged = true;
 		index->ii_IndexUnchanged = unchanged;
@@ -377,9 +366,9 @@ update_row(ResultRelInfo *result_rel, EState *estate, EPQState *epq, TupleTableS
  * and composite results. The target is the statement the SQL would have been
  * (UPDATE of the twelve columns user_upsert() sets): the caller's UPDATE
  * privilege on them, statement and row triggers (with transition tables,
- * UPDATE OF columns) and constraints; the indexes get the hint of the columns
- * the chunk really changes (hint_unchanged_indexes()). Each element's row as
- * written comes back in written_row.
+ * UPDATE OF columns) and constraints; each index gets the hint of the
+ * columns the row really changes (hint_unchanged_indexes()). Each element's
+ * row as written comes back in written_row.
  */
 void
 update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
@@ -424,29 +413,13 @@ update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
 	TupleTableSlot *old_row = table_slot_create(rel, nullptr);
 	TupleTableSlot *new_row = table_slot_create(rel, nullptr);
 	Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	Datum (*planned)[NumUpdatedColumns] =
-	    static_cast<Datum (*)[NumUpdatedColumns]>(palloc(sizeof(Datum) * NumUpdatedColumns * (n + 1)));
-	bool (*planned_null)[NumUpdatedColumns] =
-	    static_cast<bool (*)[NumUpdatedColumns]>(palloc(sizeof(bool) * NumUpdatedColumns * (n + 1)));
-	Bitmapset *changed = nullptr;
+	Datum planned[NumUpdatedColumns];
+	bool planned_null[NumUpdatedColumns];
+	bool *changed = static_cast<bool *>(palloc0(sizeof(bool) * desc->natts));
 	for (int c : {UpdatedAt, Version})
-		changed = bms_add_member(changed, attno[c] - FirstLowInvalidHeapAttributeNumber);
+		changed[attno[c] - 1] = true;
 	for (uint32 i = 0; i < n; i++) {
-		planned_values(rows[i]->plan, planned[i], planned_null[i]);
-		if (!table_tuple_fetch_row_version(rel, const_cast<ItemPointer>(&tids[i]), SnapshotAny, old_row))
-			elog(ERROR, "user_upsert_many lost the users row version it locked");
-		slot_getallattrs(old_row);
-		for (int c = 0; c < UpdatedAt; c++) {
-			int a = attno[c] - 1;
-			if (!same_value(old_row->tts_values[a], old_row->tts_isnull[a], planned[i][c], planned_null[i][c],
-			                TupleDescAttr(desc, a)))
-				changed = bms_add_member(changed, attno[c] - FirstLowInvalidHeapAttributeNumber);
-		}
-		ExecClearTuple(old_row);
-	}
-	hint_unchanged_indexes(result_rel, changed);
-
-	for (uint32 i = 0; i < n; i++) {
+		planned_values(rows[i]->plan, planned, planned_null);
 		if (!table_tuple_fetch_row_version(rel, const_cast<ItemPointer>(&tids[i]), SnapshotAny, old_row))
 			elog(ERROR, "user_upsert_many lost the users row version it locked");
 		slot_getallattrs(old_row);
@@ -454,9 +427,15 @@ update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
 		memcpy(new_row->tts_values, old_row->tts_values, sizeof(Datum) * desc->natts);
 		memcpy(new_row->tts_isnull, old_row->tts_isnull, sizeof(bool) * desc->natts);
 		for (int c = 0; c < UpdatedAt; c++) {
-			new_row->tts_values[attno[c] - 1] = planned[i][c];
-			new_row->tts_isnull[attno[c] - 1] = planned_null[i][c];
+			int a = attno[c] - 1;
+			Form_pg_attribute att = TupleDescAttr(desc, a);
+			changed[a] = planned_null[c] != old_row->tts_isnull[a] ||
+			             (!planned_null[c] &&
+			              !datum_image_eq(planned[c], old_row->tts_values[a], att->attbyval, att->attlen));
+			new_row->tts_values[a] = planned[c];
+			new_row->tts_isnull[a] = planned_null[c];
 		}
+		hint_unchanged_indexes(result_rel, changed);
 		int64 version = DatumGetInt64(old_row->tts_values[attno[Version] - 1]);
 		new_row->tts_values[attno[UpdatedAt] - 1] = now;
 		new_row->tts_isnull[attno[UpdatedAt] - 1] = false;

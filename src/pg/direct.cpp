@@ -244,12 +244,6 @@ scan_of(DirectReader *reader, const IndexOf &where, int nkeys) {
 	return s;
 }
 
-/*
- * Calls visit(slot, arg) for each tuple visible to the reader's snapshot
- * whose leading index columns equal `keys` (already initialized with
- * ScanKeyInit), until it returns false. The index's own collations compare,
- * as the executor's would.
- */
 /* The reader's scan of `where`, restarted at `keys` compared with the index's own collations. */
 DirectScan &
 rescan(const IndexOf &where, ScanKeyData *keys, int nkeys, DirectReader *reader, bool want_index_tuples) {
@@ -261,6 +255,11 @@ rescan(const IndexOf &where, ScanKeyData *keys, int nkeys, DirectReader *reader,
 	return s;
 }
 
+/*
+ * Calls visit(slot, arg) for each tuple visible to the reader's snapshot
+ * whose leading index columns equal `keys` (already initialized with
+ * ScanKeyInit), until it returns false.
+ */
 void
 probe(const IndexOf &where, ScanKeyData *keys, int nkeys, DirectReader *reader,
       bool (*visit)(TupleTableSlot *slot, void *arg), void *arg) {
@@ -421,7 +420,7 @@ copy_user_row(TupleTableSlot *slot, void *arg) {
 	}
 	Datum id = slot->tts_values[out->catalogue->users_id - 1];
 	out->user->uuid = *DatumGetUUIDP(id);
-	/* The row's first member is "id", already spelled by uuid_out (a NUL-terminated palloc'd string). */
+	/* The row's first member is "id", already spelled by uuid_text() (a NUL-terminated palloc'd string). */
 	const core::TokenSpan &row = out->user->record.row;
 	if (row.count > 2 && row.tokens[1].type == core::TokenType::Key && row.tokens[1].len == 2 &&
 	    memcmp(row.tokens[1].str, "id", 2) == 0 && row.tokens[2].type == core::TokenType::String)
@@ -473,7 +472,7 @@ copy_identity_entry(IndexTuple itup, TupleDesc desc, void *arg) {
 
 void
 refuse_row_security(Relation heap) {
-	if (check_enable_rls(RelationGetRelid(heap), InvalidOid, false) == RLS_ENABLED)
+	if (heap->rd_rel->relrowsecurity && check_enable_rls(RelationGetRelid(heap), InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 		                errmsg("user_upsert does not support row-level security on table user_upsert.%s",
 		                       RelationGetRelationName(heap)),

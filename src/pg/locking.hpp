@@ -50,7 +50,6 @@ void announce_batch();
 void take_batch_turn();
 bool batch_running_elsewhere();
 
-
 /*
  * Between two operations of a transaction (after a user_upsert() call,
  * before a trigger's row), when more than a bound of identity locks are held:

@@ -12,6 +12,7 @@
 #include "core/call.hpp"
 
 extern "C" {
+#include "utils/guc.h"
 #include "utils/snapshot.h"
 }
 
@@ -119,5 +120,12 @@ bool extension_is_writing();
  */
 int pin_search_path();
 void unpin_search_path(int nest_level);
+
+/*
+ * The same for any setting: `name` = `value` (set with `context`'s rights)
+ * until restore_config(), or until an error unwinds the (sub)transaction.
+ */
+int set_config_until_restored(const char *name, const char *value, GucContext context);
+void restore_config(int nest_level);
 
 } // namespace uu::pg

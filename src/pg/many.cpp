@@ -262,8 +262,7 @@ upsert_many(FunctionCallInfo fcinfo) {
 	 */
 	take_batch_turn();
 	announce_batch();
-	int nest_level = NewGUCNestLevel();
-	(void) set_config_option("deadlock_timeout", "20ms", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	int nest_level = set_config_until_restored("deadlock_timeout", "20ms", PGC_SUSET);
 	bool quick_checks = true;
 	PG_TRY();
 	{
@@ -283,7 +282,7 @@ upsert_many(FunctionCallInfo fcinfo) {
 			 * back off, finds the cycle first.
 			 */
 			if (quick_checks && attempt >= kQuickRestarts) {
-				AtEOXact_GUC(true, nest_level);
+				restore_config(nest_level);
 				quick_checks = false;
 			}
 			tuplestore_clear(rsinfo->setResult);
@@ -299,7 +298,7 @@ upsert_many(FunctionCallInfo fcinfo) {
 	PG_END_TRY();
 	batch_depth--;
 	if (quick_checks)
-		AtEOXact_GUC(true, nest_level);
+		restore_config(nest_level);
 	MemoryContextDelete(run.chunk_context);
 	ereport(DEBUG1, (errmsg_internal("user_upsert_many: " INT64_FORMAT " of " INT64_FORMAT
 	                                 " elements decided set-wise, the others one by one",

@@ -26,7 +26,7 @@ struct StatementText {
 	Statement statement; /* its own index, checked at compile time */
 	const char *sql;
 	int nargs;
-	Oid argtypes[12];
+	Oid argtypes[11];
 };
 
 constexpr StatementText kStatements[] = {

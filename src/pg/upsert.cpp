@@ -69,16 +69,25 @@ as_extension_write(void (*fn)(void *), void *arg) {
 }
 
 int
-pin_search_path() {
+set_config_until_restored(const char *name, const char *value, GucContext context) {
 	int nest_level = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
-	                         0, false);
+	(void) set_config_option(name, value, context, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	return nest_level;
 }
 
 void
-unpin_search_path(int nest_level) {
+restore_config(int nest_level) {
 	AtEOXact_GUC(true, nest_level);
+}
+
+int
+pin_search_path() {
+	return set_config_until_restored("search_path", "pg_catalog, pg_temp", PGC_USERSET);
+}
+
+void
+unpin_search_path(int nest_level) {
+	restore_config(nest_level);
 }
 
 /* Back-offs after which a call gives up; each one means another transaction made progress. */
