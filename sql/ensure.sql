@@ -137,6 +137,9 @@ RESET ROLE;
 GRANT SELECT ON user_upsert.blocked_identities TO uu_ensure_reader;
 SET ROLE uu_ensure_reader;
 SELECT user_upsert.user_ensure('{"fid": 7}')->'user'->>'fid' AS with_select;
+-- user_upsert() locks its user's row even to answer "unchanged", with FOR UPDATE's check: UPDATE on
+-- users or on one of its columns
+SELECT user_upsert.user_upsert('{"fid": 7}');
 RESET ROLE;
 ALTER TABLE user_upsert.users ENABLE ROW LEVEL SECURITY;
 SET ROLE uu_ensure_reader;

@@ -709,6 +709,140 @@ direct_fetch_user_by_mirror(const char *kind, const char *value, DirectReader *r
 
 namespace {
 
+/* FOR UPDATE needs UPDATE on the table or on one of its columns (ExecCheckRTEPerms() for a row mark). */
+void
+check_caller_may_lock(Relation heap) {
+	Oid relid = RelationGetRelid(heap);
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_UPDATE) != ACLCHECK_OK &&
+	    pg_attribute_aclcheck_all(relid, GetUserId(), ACL_UPDATE, ACLMASK_ANY) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(heap->rd_rel->relkind), RelationGetRelationName(heap));
+	refuse_row_security(heap);
+}
+
+struct Tids {
+	ItemPointerData *tids;
+	uint32 count;
+	uint32 capacity;
+};
+
+bool
+collect_tid(TupleTableSlot *slot, void *arg) {
+	Tids *out = static_cast<Tids *>(arg);
+	if (out->count == out->capacity) {
+		out->capacity *= 2;
+		out->tids = static_cast<ItemPointerData *>(repalloc(out->tids, sizeof(ItemPointerData) * out->capacity));
+	}
+	out->tids[out->count++] = slot->tts_tid;
+	return true;
+}
+
+/* The versions of the rows `where` finds for `key` that `reader` sees. */
+Tids
+row_versions(const IndexOf &where, ScanKeyData *key, DirectReader *reader) {
+	Tids found{static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 4)), 0, 4};
+	probe(where, key, 1, reader, collect_tid, &found);
+	return found;
+}
+
+/*
+ * FOR UPDATE SKIP LOCKED of the row version `tid`, as ExecLockRows() takes
+ * it but without TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS. With that flag, a
+ * version whose updater ends while heap_lock_tuple() waits on it
+ * conditionally sends the lock along the update chain
+ * (heap_lock_updated_tuple()), which waits for the locker of a newer version
+ * whatever the wait policy. A direct UPDATE of users locks its row before its
+ * trigger takes identity locks, so a caller holding identity locks deadlocked
+ * with it there. Under READ COMMITTED the newest version is locked
+ * (TUPLE_LOCK_FLAG_FIND_LAST_VERSION, whose own waits honour SKIP LOCKED) and
+ * left in `slot`; under REPEATABLE READ a version changed since the snapshot
+ * is a serialization failure, as ExecLockRows() reports it.
+ */
+RowLock
+lock_row_version(Relation heap, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot) {
+	TM_FailureData failure;
+	int flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+	TM_Result result = table_tuple_lock(heap, tid, snapshot, slot, GetCurrentCommandId(true), LockTupleExclusive,
+	                                    LockWaitSkip, flags, &failure);
+	switch (result) {
+	case TM_Ok:
+		return RowLock::Locked;
+	case TM_WouldBlock:
+		return RowLock::Busy;
+	case TM_SelfModified:
+		return RowLock::Gone; /* ExecLockRows() skips the row too */
+	case TM_Updated:
+		if (IsolationUsesXactSnapshot())
+			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			                errmsg("could not serialize access due to concurrent update")));
+		break;
+	case TM_Deleted:
+		if (IsolationUsesXactSnapshot())
+			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			                errmsg("could not serialize access due to concurrent delete")));
+		return RowLock::Gone;
+	default:
+		break;
+	}
+	elog(ERROR, "unexpected table_tuple_lock status: %u", result);
+	pg_unreachable();
+}
+
+} // namespace
+
+RowLock
+direct_lock_user(const char *id, DirectUser &user, DirectFetch &read) {
+	const Catalogue &c = current_catalogue();
+	Relation heap = table_open(c.users_by_id.heap, RowShareLock);
+	check_caller_may_lock(heap);
+	ScanKeyData key;
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, DirectFunctionCall1(uuid_in, CStringGetDatum(id)));
+	DirectReader *reader = begin_direct_reads();
+	Tids found = row_versions(c.users_by_id, &key, reader);
+	TupleTableSlot *slot = table_slot_create(heap, nullptr);
+	RowLock lock = found.count == 0 ? RowLock::Gone : lock_row_version(heap, &found.tids[0], reader->snapshot, slot);
+	ItemPointerData locked = slot->tts_tid;
+	ExecDropSingleTupleTableSlot(slot);
+	end_direct_reads(reader);
+	table_close(heap, NoLock);
+	if (lock != RowLock::Locked)
+		return lock;
+	reader = begin_direct_reads();
+	read = direct_fetch_user_at(&locked, reader, user);
+	end_direct_reads(reader);
+	if (read == DirectFetch::Missing)
+		elog(ERROR, "user %s vanished while locked", id);
+	return lock;
+}
+
+uint32
+direct_lock_identity_rows(const char *id) {
+	const Catalogue &c = current_catalogue();
+	Relation heap = table_open(c.identities_by_user.heap, RowShareLock);
+	check_caller_may_lock(heap);
+	Datum user_id = DirectFunctionCall1(uuid_in, CStringGetDatum(id));
+	ScanKeyData key;
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, user_id);
+	DirectReader *reader = begin_direct_reads();
+	Tids found = row_versions(c.identities_by_user, &key, reader);
+	TupleTableSlot *slot = table_slot_create(heap, nullptr);
+	uint32 locked = 0;
+	for (uint32 i = 0; i < found.count; i++) {
+		if (lock_row_version(heap, &found.tids[i], reader->snapshot, slot) != RowLock::Locked)
+			continue;
+		/* A newer version is counted only if it still matches, as the executor rechecks it. */
+		bool isnull;
+		Datum owner = slot_getattr(slot, c.identity_user_id, &isnull);
+		if (!isnull && memcmp(DatumGetUUIDP(owner), DatumGetUUIDP(user_id), UUID_LEN) == 0)
+			locked++;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	end_direct_reads(reader);
+	table_close(heap, NoLock);
+	return locked;
+}
+
+namespace {
+
 /* Under a dirty snapshot, the fetch reports an in-progress inserter (xmin) or deleter (xmax). */
 bool
 note_writer(TupleTableSlot *, void *arg) {

@@ -5,7 +5,8 @@
  *	  the executor: the read-only paths (user_ensure() when the user exists,
  *	  user_lookup()) pay one B-tree probe per key instead of one SPI statement.
  *	  Every read is under the snapshot the caller passes and takes only
- *	  AccessShareLock on the relations, as a plain SELECT does. Include after
+ *	  AccessShareLock on the relations, as a plain SELECT does; the row locks
+ *	  (RowLock) take RowShareLock, as FOR UPDATE does. Include after
  *	  postgres.h; every function can ereport.
  *
  * IDENTIFICATION
@@ -94,6 +95,32 @@ TransactionId direct_identity_in_progress(const char *kind, const char *value);
 
 /* Waits for `xid` to end; a wait the deadlock detector ends counts as over. */
 bool waited_for_transaction(TransactionId xid);
+
+/*
+ * Row locks that never wait, for callers holding identity locks (rule 3 of
+ * locking.cpp): FOR UPDATE SKIP LOCKED as the executor takes it, except that
+ * no wait hides in following an update chain (see direct.cpp). They check
+ * the caller's UPDATE privilege, as FOR UPDATE does, and refuse row security.
+ */
+enum class RowLock {
+	Locked,
+	Busy, /* another transaction holds the row */
+	Gone, /* no version visible, deleted meanwhile, or changed by this command */
+};
+
+/*
+ * The users row `id`, locked at its newest version; when Locked, `read` says
+ * whether `user` was filled (Unsupported: read it with SQL), under a snapshot
+ * taken after the lock, which sees the identities that version goes with.
+ */
+RowLock direct_lock_user(const char *id, DirectUser &user, DirectFetch &read);
+
+/*
+ * The identities rows of user `id`, each locked unless busy; how many are
+ * locked and still its own. Fewer than the user has means a direct write of
+ * one of them is waiting (its row locked) for the user's row.
+ */
+uint32 direct_lock_identity_rows(const char *id);
 
 /* `uuid` spelled as uuid_out spells it. */
 char *uuid_text(const pg_uuid_t *uuid);

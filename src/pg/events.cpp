@@ -33,6 +33,7 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+#include "pg/direct.hpp"
 #include "pg/jsonb.hpp"
 #include "pg/locking.hpp"
 #include "pg/lookups.hpp"
@@ -90,10 +91,7 @@ lock_for_deletion(void *arg) {
 	read_locked_user(l->owner, *l->user);
 	if (l->merged || l->deleted)
 		return true;
-	execute(Statement::LockIdentityRows, &id, " ", SPI_OK_SELECT);
-	bool count_null;
-	int32 locked = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &count_null));
-	l->identities_busy = static_cast<uint32>(locked) < l->user->nidentities;
+	l->identities_busy = direct_lock_identity_rows(l->owner) < l->user->nidentities;
 	return !l->identities_busy;
 }
 

@@ -21,7 +21,10 @@
  *	   1. A call takes all its I locks first, in ascending key order, holding
  *	      no R lock of its own.
  *	   2. It then looks up the owners and tries their R locks in ascending uuid
- *	      order with SKIP LOCKED, stopping at the first busy row. With more than
+ *	      order with SKIP LOCKED, stopping at the first busy row. The tries go
+ *	      through the table access method (direct_lock_user()), not SQL's FOR
+ *	      UPDATE SKIP LOCKED, which still waits for the locker of a newer row
+ *	      version when it follows an update chain. With more than
  *	      one owner the tries run in a subtransaction, so a busy row lets the
  *	      call give back the rows it already locked.
  *	      When it will move or unlink identities (a merge), it then locks the

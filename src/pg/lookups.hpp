@@ -79,7 +79,7 @@ void wait_for_user_row(const char *id);
 /* Waits until the identities rows of user `id` are free, holding nothing afterwards. */
 void wait_for_identity_rows(const char *id);
 
-/* Row 0 of a LockUser / LockUserWaiting result, read again when the lock found a newer row version. */
+/* Row 0 of a LockUserWaiting result, read again when the lock found a newer row version. */
 void read_locked_user(const char *id, core::OwnerRecord &record);
 
 /* Runs fn(arg) with extension_is_writing() true; restores it on error too. */

@@ -50,23 +50,6 @@ constexpr StatementText kStatements[] = {
      "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
      1,
      {TEXTOID}},
-    /*
-     * LockUser($1 id): the row as locked (re-read at its newest version if it
-     * was updated since the statement's snapshot), its identities as of that
-     * snapshot, and whether the two agree: every change of a user's
-     * identities also writes the user's row, so an unchanged row version
-     * means the identities are current; otherwise read them again (FetchUser).
-     */
-    {Statement::LockUser, "SELECT pg_catalog.to_jsonb(u.*), u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL, "
-     "       ARRAY(SELECT i.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.value "
-     "               FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) u.id "
-     "              ORDER BY i.kind, i.value), "
-     "       u.xmin OPERATOR(pg_catalog.=) (SELECT v.xmin FROM user_upsert.users v "
-     "                                        WHERE v.id OPERATOR(pg_catalog.=) u.id) "
-     "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
-     "   FOR UPDATE OF u SKIP LOCKED",
-     1,
-     {TEXTOID}},
     /* WaitForUser($1 id) */
     {Statement::WaitForUser, "SELECT 1 FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid FOR UPDATE OF u",
      1,
@@ -121,7 +104,14 @@ constexpr StatementText kStatements[] = {
      {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID}},
     /* NotifyMerge($1 payload text) */
     {Statement::NotifyMerge, "SELECT pg_catalog.pg_notify('user_upsert_merge'::pg_catalog.text, $1)", 1, {TEXTOID}},
-    /* LockUserWaiting($1 id): LockUser, waiting for the lock */
+    /*
+     * LockUserWaiting($1 id): FOR UPDATE, waiting: the row as locked (re-read
+     * at its newest version if it was updated since the statement's
+     * snapshot), its identities as of that snapshot, and whether the two
+     * agree: every change of a user's identities also writes the user's row,
+     * so an unchanged row version means the identities are current; otherwise
+     * read them again (FetchUser).
+     */
     {Statement::LockUserWaiting, "SELECT pg_catalog.to_jsonb(u.*), u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL, "
      "       ARRAY(SELECT i.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.value "
      "               FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) u.id "
@@ -202,16 +192,6 @@ constexpr StatementText kStatements[] = {
      "    OR u.agent_id OPERATOR(pg_catalog.=) $3 LIMIT 1",
      3,
      {INT8OID, TEXTOID, TEXTOID}},
-    /*
-     * LockIdentityRows($1 user id): row locks on a user's identities, skipping
-     * busy ones; fewer than the user has means a direct write of one of them
-     * is waiting (its row locked) for this user's row, which this call holds.
-     */
-    {Statement::LockIdentityRows,
-     "SELECT pg_catalog.count(*)::pg_catalog.int4 FROM (SELECT 1 FROM user_upsert.identities i "
-     " WHERE i.user_id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid FOR UPDATE OF i SKIP LOCKED) AS locked",
-     1,
-     {TEXTOID}},
     /* WaitForIdentityRows($1 user id): waits for the row locks of a user's identities */
     {Statement::WaitForIdentityRows,
      "SELECT 1 FROM user_upsert.identities i WHERE i.user_id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "

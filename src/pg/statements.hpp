@@ -17,7 +17,6 @@ namespace uu::pg {
 enum class Statement {
 	LookupIdentities, /* per payload identity: blocked reason, owner, owner deleted */
 	UserStatus,       /* merged_into and deleted of one user, no lock */
-	LockUser,         /* FOR UPDATE SKIP LOCKED: row, merged_into, deleted, identities, identities current */
 	WaitForUser,      /* FOR UPDATE, waiting */
 	FetchUser,        /* to_jsonb(row), merged_into, deleted, identities, with a new snapshot */
 	InsertUser,
@@ -27,7 +26,7 @@ enum class Statement {
 	MoveIdentities, /* every identity of a loser to the survivor */
 	RecordMerge,    /* the audit row in user_upsert.merges */
 	NotifyMerge,    /* NOTIFY user_upsert_merge */
-	LockUserWaiting, /* LockUser, waiting: the triggers' row-first order */
+	LockUserWaiting, /* FOR UPDATE, waiting (the triggers' row-first order): row, merged_into, deleted, identities, identities current */
 	UnlinkIdentity,  /* DELETE one identity of one user */
 	AdoptCreatedAt,  /* a re-inserted identity keeps the created_at it is given */
 	SetMirrors,      /* fid, agent_id, primary_address of a user after a direct identity write */
@@ -38,7 +37,6 @@ enum class Statement {
 	EraseUser,       /* user.deleted: personal fields erased, mirrors freed, deleted_at set */
 	UnlinkFreeable,  /* user.deleted: every identity but the external ones */
 	MirrorOwner,     /* a user whose fid, primary_address or agent_id column holds one of these values */
-	LockIdentityRows, /* FOR UPDATE SKIP LOCKED on a user's identities rows; returns how many were locked */
 	WaitForIdentityRows, /* FOR UPDATE on a user's identities rows, waiting */
 	BulkLockUsers,       /* FOR UPDATE SKIP LOCKED of many users, ids of the locked ones (user_upsert_many) */
 	BulkInsertUsers,     /* InsertUser for many rows, ids given, rows returned as composites */

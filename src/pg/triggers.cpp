@@ -655,7 +655,7 @@ touch_user(void *user_id) {
  * Writes a user's row after a direct change of its identities: the new
  * mirrors when they differ, else the same values as a new row version, which
  * is how a concurrent user_upsert() that locks the row learns that the
- * identities it read are stale (see LockUser in statements.cpp).
+ * identities it read are stale (see LockUserWaiting in statements.cpp).
  */
 void
 write_user_after_identity_change(MirrorWrite &m, bool mirrors_changed) {

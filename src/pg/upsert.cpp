@@ -226,7 +226,7 @@ compare_ids(const void *a, const void *b) {
 	return strcmp(*static_cast<char *const *>(a), *static_cast<char *const *>(b));
 }
 
-/* Row `row` of a LockUser / FetchUser result (its columns from `first_column` on) into `record`. */
+/* Row `row` of a FetchUser / LockUserWaiting result (its columns from `first_column` on) into `record`. */
 void
 read_user_row(core::OwnerRecord &record, int row_number, int first_column) {
 	bool isnull;
@@ -256,7 +256,7 @@ enum class LockOutcome { Locked, Busy, Changed };
 } // namespace
 
 /*
- * Row 0 of a LockUser / LockUserWaiting result into `record`. The identities
+ * Row 0 of a LockUserWaiting result into `record`. The identities
  * in it are as of the statement's snapshot; when the locked row is a newer
  * version than that snapshot saw (column 5 false), another transaction
  * changed the user meanwhile, so the user is read again by a statement of its
@@ -280,20 +280,31 @@ read_locked_user(const char *id, core::OwnerRecord &record) {
 
 namespace {
 
-/* One owner row: FOR UPDATE SKIP LOCKED, filling `record` when locked. */
+/* One owner row: FOR UPDATE SKIP LOCKED (direct_lock_user()), filling `record` when locked. */
 LockOutcome
 try_lock_owner(const char *id, core::OwnerRecord &record) {
-	Datum arg = CStringGetTextDatum(id);
-	execute(Statement::LockUser, &arg, " ", SPI_OK_SELECT);
-	if (SPI_processed == 0) {
-		Resolved r = resolve_user(id, nullptr);
-		return r.exists ? LockOutcome::Busy : LockOutcome::Changed;
+	DirectUser user{};
+	DirectFetch read = DirectFetch::Missing;
+	RowLock lock = direct_lock_user(id, user, read);
+	if (lock == RowLock::Busy)
+		return LockOutcome::Busy;
+	if (lock == RowLock::Gone)
+		return resolve_user(id, nullptr).exists ? LockOutcome::Busy : LockOutcome::Changed;
+	if (read == DirectFetch::Found) {
+		if (user.merged) /* merged while we looked */
+			return LockOutcome::Changed;
+		record = user.record;
+		return LockOutcome::Locked;
 	}
-	bool isnull;
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	if (!isnull) /* merged while we looked */
+	Datum arg = CStringGetTextDatum(id);
+	execute(Statement::FetchUser, &arg, " ", SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		elog(ERROR, "user %s vanished while locked", id);
+	bool not_merged;
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &not_merged);
+	if (!not_merged)
 		return LockOutcome::Changed;
-	read_locked_user(id, record);
+	read_user_row(record);
 	return LockOutcome::Locked;
 }
 
@@ -369,11 +380,7 @@ struct OwnerLocks {
  */
 bool
 identity_rows_locked(const char *id, const core::OwnerRecord &record) {
-	Datum arg = CStringGetTextDatum(id);
-	execute(Statement::LockIdentityRows, &arg, " ", SPI_OK_SELECT);
-	bool isnull;
-	int32 locked = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	return static_cast<uint32>(locked) >= record.nidentities;
+	return direct_lock_identity_rows(id) >= record.nidentities;
 }
 
 bool
@@ -396,11 +403,9 @@ try_lock_owners(void *arg) {
 /*
  * Rule 2 for the owners `ids`: their rows locked, or the first busy one.
  * `batch_elsewhere`: a batch runs, so even a single owner is locked in a
- * subtransaction, and a deadlock there counts as busy. A SKIP LOCKED lock
- * still waits for the writer of a newer row version while it follows an
- * update chain (heap_lock_updated_tuple), and a batch holds the rows it wrote
- * until it commits; backing off must then give back every row lock taken,
- * the one on a row found merged too.
+ * subtransaction, and a deadlock there counts as busy: a batch holds the rows
+ * it wrote until it commits, so backing off must give back every row lock
+ * taken, the one on a row found merged too.
  */
 const char *
 lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool batch_elsewhere, bool *changed,
