@@ -129,9 +129,12 @@ record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
 
 count() { q -c "SELECT count(*) FROM $1"; }
 
-# The state both one-batch lines start from: dense tables, all-visible, checkpointed.
+# The state the one-batch lines and the read lines start from: the tables they
+# read rewritten dense (so no side pays for the dead versions, index splits and
+# deeper B-trees the earlier write lines left on it), all-visible, checkpointed.
 same_start() {
-	q -c 'VACUUM FULL bench_native.users' -c 'VACUUM FULL user_upsert.users' -c 'VACUUM' -c 'CHECKPOINT' >/dev/null
+	q -c 'VACUUM FULL bench_native.users' -c 'VACUUM FULL user_upsert.users' -c 'VACUUM FULL user_upsert.identities' \
+		-c 'VACUUM' -c 'CHECKPOINT' >/dev/null
 }
 
 # pgbench_line SYNC CLIENTS RUN LINE SCRIPT...
@@ -236,6 +239,7 @@ for sync in $SYNC; do
 			app_line "$sync" "$clients" "$run" app_plpgsql plpgsql
 			# --- hook: issue #3 item 6, lines that run once the functions exist ---
 			if [ $HAS_ENSURE = 1 ]; then
+				same_start
 				pgbench_line "$sync" "$clients" "$run" native_select uu_native_select
 				pgbench_line "$sync" "$clients" "$run" sql_document uu_sql_document
 				pgbench_line "$sync" "$clients" "$run" user_ensure_hit uu_ensure_hit
