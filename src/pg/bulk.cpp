@@ -3,8 +3,9 @@
  *	  user_upsert_many()'s set-based path: a chunk of elements is decided
  *	  together under the same lock-order protocol as one call (locking.cpp):
  *	  the chunk's identity locks in key order, one lookup of every identity,
- *	  one FOR UPDATE SKIP LOCKED of every owner row, then one INSERT of the new
- *	  users, the changed rows written one by one through the executor's
+ *	  a SKIP LOCKED row lock of every owner row (direct_lock_user_versions(),
+ *	  from the version the lookup read), then one INSERT of the new users,
+ *	  the changed rows written one by one through the executor's
  *	  single-row update (as logical replication applies rows) and one INSERT
  *	  of the new links.
  *
@@ -151,7 +152,7 @@ resolve_owner(HTAB *resolved, const pg_uuid_t *id, DirectReader *reader, const U
 	return entry;
 }
 
-/* The rows BulkLockUsers locked: id and row version, sorted by id for lookup. */
+/* The owner rows a chunk locked: id and row version, sorted by id for lookup. */
 struct LockedRow {
 	pg_uuid_t id;
 	ItemPointerData tid;
@@ -162,15 +163,16 @@ compare_locked_ids(const void *a, const void *b) {
 	return memcmp(&static_cast<const LockedRow *>(a)->id, &static_cast<const LockedRow *>(b)->id, UUID_LEN);
 }
 
+/* direct_lock_user_versions() of `versions`, as LockedRows sorted by id; *count of them. */
 LockedRow *
-locked_rows(SPITupleTable *table, uint64 n) {
-	LockedRow *rows = static_cast<LockedRow *>(palloc(sizeof(LockedRow) * (n + 1)));
-	for (uint64 r = 0; r < n; r++) {
-		bool isnull;
-		rows[r].id = *DatumGetUUIDP(SPI_getbinval(table->vals[r], table->tupdesc, 1, &isnull));
-		rows[r].tid = *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(table->vals[r], table->tupdesc, 2, &isnull)));
-	}
-	qsort(rows, n, sizeof(LockedRow), compare_locked_ids);
+lock_owner_rows(const ItemPointerData *versions, uint32 n, uint32 *count) {
+	pg_uuid_t *ids = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t) * (n + 1)));
+	ItemPointerData *locked = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * (n + 1)));
+	*count = direct_lock_user_versions(versions, n, ids, locked);
+	LockedRow *rows = static_cast<LockedRow *>(palloc(sizeof(LockedRow) * (*count + 1)));
+	for (uint32 r = 0; r < *count; r++)
+		rows[r] = LockedRow{ids[r], locked[r]};
+	qsort(rows, *count, sizeof(LockedRow), compare_locked_ids);
 	return rows;
 }
 
@@ -521,17 +523,15 @@ lock_plan_write(void *arg) {
 	core::Allocator &allocator = *job->allocator;
 	/*
 	 * 5. Rule 2: the owner rows, found by the versions the lookups read (no
-	 * index descent), skipping busy ones and versions no longer current
-	 * (their elements take the per-element path, which waits). Then the
-	 * locked rows (the versions locked, the newest) and their identities,
-	 * read under a snapshot taken while the locks are held (every change of
-	 * a user's identities writes its row).
+	 * index descent) and locked at their newest versions, skipping busy and
+	 * deleted ones (their elements take the per-element path, which waits).
+	 * Then the locked rows and their identities, read under a snapshot taken
+	 * while the locks are held (every change of a user's identities writes
+	 * its row).
 	 */
 	if (nowners > 0) {
-		Datum rows = fixed_array(owner_rows, sizeof(ItemPointerData), nowners, TIDOID, TYPALIGN_SHORT);
-		execute(Statement::BulkLockUsers, &rows, nullptr, SPI_OK_SELECT);
-		LockedRow *locked = locked_rows(SPI_tuptable, SPI_processed);
-		uint64 nlocked = SPI_processed;
+		uint32 nlocked;
+		LockedRow *locked = lock_owner_rows(owner_rows, nowners, &nlocked);
 		DirectReader *reader = begin_direct_reads();
 		for (uint32 i = 0; i < n; i++) {
 			BulkElement &e = elements[i];

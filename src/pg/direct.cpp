@@ -815,6 +815,28 @@ direct_lock_user(const char *id, DirectUser &user, DirectFetch &read) {
 }
 
 uint32
+direct_lock_user_versions(const ItemPointerData *tids, uint32 n, pg_uuid_t *ids, ItemPointerData *locked) {
+	const Catalogue &c = current_catalogue();
+	Relation heap = table_open(c.users_by_id.heap, RowShareLock);
+	check_caller_may_lock(heap);
+	DirectReader *reader = begin_direct_reads();
+	TupleTableSlot *slot = table_slot_create(heap, nullptr);
+	uint32 count = 0;
+	for (uint32 i = 0; i < n; i++) {
+		ItemPointerData tid = tids[i];
+		if (lock_row_version(heap, &tid, reader->snapshot, slot) != RowLock::Locked)
+			continue;
+		bool isnull;
+		ids[count] = *DatumGetUUIDP(slot_getattr(slot, c.users_id, &isnull));
+		locked[count++] = slot->tts_tid;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	end_direct_reads(reader);
+	table_close(heap, NoLock);
+	return count;
+}
+
+uint32
 direct_lock_identity_rows(const char *id) {
 	const Catalogue &c = current_catalogue();
 	Relation heap = table_open(c.identities_by_user.heap, RowShareLock);

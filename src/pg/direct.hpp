@@ -116,6 +116,13 @@ enum class RowLock {
 RowLock direct_lock_user(const char *id, DirectUser &user, DirectFetch &read);
 
 /*
+ * The users row versions `tids` (versions a read found), each locked at its
+ * newest version unless busy or gone; how many, with each locked row's id and
+ * version in `ids` and `locked`.
+ */
+uint32 direct_lock_user_versions(const ItemPointerData *tids, uint32 n, pg_uuid_t *ids, ItemPointerData *locked);
+
+/*
  * The identities rows of user `id`, each locked unless busy; how many are
  * locked and still its own. Fewer than the user has means a direct write of
  * one of them is waiting (its row locked) for the user's row.

@@ -198,15 +198,6 @@ constexpr StatementText kStatements[] = {
      "   FOR UPDATE OF i",
      1,
      {TEXTOID}},
-    /*
-     * BulkLockUsers($1 row versions tid[]): the rows it could lock (id, the
-     * version locked), skipping busy ones and versions no longer current
-     */
-    {Statement::BulkLockUsers,
-     "SELECT u.id, u.ctid FROM user_upsert.users u "
-     " WHERE u.ctid OPERATOR(pg_catalog.=) ANY ($1) FOR UPDATE OF u SKIP LOCKED",
-     1,
-     {TIDARRAYOID}},
     /* BulkInsertUsers($1 ids, $2 kinds, $3 fids, ... $11 observed_at: InsertUser's columns as arrays) */
     {Statement::BulkInsertUsers,
      "INSERT INTO user_upsert.users AS u (id, kind, fid, primary_address, agent_id, email, username, "

@@ -38,7 +38,6 @@ enum class Statement {
 	UnlinkFreeable,  /* user.deleted: every identity but the external ones */
 	MirrorOwner,     /* a user whose fid, primary_address or agent_id column holds one of these values */
 	WaitForIdentityRows, /* FOR UPDATE on a user's identities rows, waiting */
-	BulkLockUsers,       /* FOR UPDATE SKIP LOCKED of many users, ids of the locked ones (user_upsert_many) */
 	BulkInsertUsers,     /* InsertUser for many rows, ids given, rows returned as composites */
 	BulkLinkIdentities,  /* LinkIdentities with one user id per identity */
 	Count_
