@@ -744,6 +744,27 @@ row_versions(const IndexOf &where, ScanKeyData *key, DirectReader *reader) {
 	return found;
 }
 
+/* Row locks on one table under one reader's snapshot, as one FOR UPDATE statement takes them. */
+struct RowLocks {
+	Relation heap;
+	DirectReader *reader;
+	TupleTableSlot *slot; /* the version lock_row_version() locked */
+};
+
+RowLocks
+begin_row_locks(Oid heap_oid) {
+	Relation heap = table_open(heap_oid, RowShareLock);
+	check_caller_may_lock(heap);
+	return RowLocks{heap, begin_direct_reads(), table_slot_create(heap, nullptr)};
+}
+
+void
+end_row_locks(RowLocks &locks) {
+	ExecDropSingleTupleTableSlot(locks.slot);
+	end_direct_reads(locks.reader);
+	table_close(locks.heap, NoLock);
+}
+
 /*
  * FOR UPDATE SKIP LOCKED of the row version `tid`, as ExecLockRows() takes
  * it but without TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS. With that flag, a
@@ -754,15 +775,15 @@ row_versions(const IndexOf &where, ScanKeyData *key, DirectReader *reader) {
  * trigger takes identity locks, so a caller holding identity locks deadlocked
  * with it there. Under READ COMMITTED the newest version is locked
  * (TUPLE_LOCK_FLAG_FIND_LAST_VERSION, whose own waits honour SKIP LOCKED) and
- * left in `slot`; under REPEATABLE READ a version changed since the snapshot
+ * left in the slot; under REPEATABLE READ a version changed since the snapshot
  * is a serialization failure, as ExecLockRows() reports it.
  */
 RowLock
-lock_row_version(Relation heap, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot) {
+lock_row_version(RowLocks &locks, ItemPointerData tid) {
 	TM_FailureData failure;
 	int flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
-	TM_Result result = table_tuple_lock(heap, tid, snapshot, slot, GetCurrentCommandId(true), LockTupleExclusive,
-	                                    LockWaitSkip, flags, &failure);
+	TM_Result result = table_tuple_lock(locks.heap, &tid, locks.reader->snapshot, locks.slot, GetCurrentCommandId(true),
+	                                    LockTupleExclusive, LockWaitSkip, flags, &failure);
 	switch (result) {
 	case TM_Ok:
 		return RowLock::Locked;
@@ -792,75 +813,59 @@ lock_row_version(Relation heap, ItemPointer tid, Snapshot snapshot, TupleTableSl
 RowLock
 direct_lock_user(const char *id, DirectUser &user, DirectFetch &read) {
 	const Catalogue &c = current_catalogue();
-	Relation heap = table_open(c.users_by_id.heap, RowShareLock);
-	check_caller_may_lock(heap);
 	ScanKeyData key;
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, DirectFunctionCall1(uuid_in, CStringGetDatum(id)));
+	RowLocks locks = begin_row_locks(c.users_by_id.heap);
+	Tids found = row_versions(c.users_by_id, &key, locks.reader);
+	RowLock outcome = found.count == 0 ? RowLock::Gone : lock_row_version(locks, found.tids[0]);
+	ItemPointerData locked = locks.slot->tts_tid;
+	end_row_locks(locks);
+	if (outcome != RowLock::Locked)
+		return outcome;
 	DirectReader *reader = begin_direct_reads();
-	Tids found = row_versions(c.users_by_id, &key, reader);
-	TupleTableSlot *slot = table_slot_create(heap, nullptr);
-	RowLock lock = found.count == 0 ? RowLock::Gone : lock_row_version(heap, &found.tids[0], reader->snapshot, slot);
-	ItemPointerData locked = slot->tts_tid;
-	ExecDropSingleTupleTableSlot(slot);
-	end_direct_reads(reader);
-	table_close(heap, NoLock);
-	if (lock != RowLock::Locked)
-		return lock;
-	reader = begin_direct_reads();
 	read = direct_fetch_user_at(&locked, reader, user);
 	end_direct_reads(reader);
 	if (read == DirectFetch::Missing)
 		elog(ERROR, "user %s vanished while locked", id);
-	return lock;
+	return outcome;
 }
 
 uint32
 direct_lock_user_versions(const ItemPointerData *tids, uint32 n, pg_uuid_t *ids, ItemPointerData *locked) {
 	const Catalogue &c = current_catalogue();
-	Relation heap = table_open(c.users_by_id.heap, RowShareLock);
-	check_caller_may_lock(heap);
-	DirectReader *reader = begin_direct_reads();
-	TupleTableSlot *slot = table_slot_create(heap, nullptr);
+	RowLocks locks = begin_row_locks(c.users_by_id.heap);
 	uint32 count = 0;
 	for (uint32 i = 0; i < n; i++) {
-		ItemPointerData tid = tids[i];
-		if (lock_row_version(heap, &tid, reader->snapshot, slot) != RowLock::Locked)
+		if (lock_row_version(locks, tids[i]) != RowLock::Locked)
 			continue;
 		bool isnull;
-		ids[count] = *DatumGetUUIDP(slot_getattr(slot, c.users_id, &isnull));
-		locked[count++] = slot->tts_tid;
+		ids[count] = *DatumGetUUIDP(slot_getattr(locks.slot, c.users_id, &isnull));
+		locked[count++] = locks.slot->tts_tid;
 	}
-	ExecDropSingleTupleTableSlot(slot);
-	end_direct_reads(reader);
-	table_close(heap, NoLock);
+	end_row_locks(locks);
 	return count;
 }
 
 uint32
 direct_lock_identity_rows(const char *id) {
 	const Catalogue &c = current_catalogue();
-	Relation heap = table_open(c.identities_by_user.heap, RowShareLock);
-	check_caller_may_lock(heap);
 	Datum user_id = DirectFunctionCall1(uuid_in, CStringGetDatum(id));
 	ScanKeyData key;
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, user_id);
-	DirectReader *reader = begin_direct_reads();
-	Tids found = row_versions(c.identities_by_user, &key, reader);
-	TupleTableSlot *slot = table_slot_create(heap, nullptr);
-	uint32 locked = 0;
+	RowLocks locks = begin_row_locks(c.identities_by_user.heap);
+	Tids found = row_versions(c.identities_by_user, &key, locks.reader);
+	uint32 count = 0;
 	for (uint32 i = 0; i < found.count; i++) {
-		if (lock_row_version(heap, &found.tids[i], reader->snapshot, slot) != RowLock::Locked)
+		if (lock_row_version(locks, found.tids[i]) != RowLock::Locked)
 			continue;
 		/* A newer version is counted only if it still matches, as the executor rechecks it. */
 		bool isnull;
-		Datum owner = slot_getattr(slot, c.identity_user_id, &isnull);
+		Datum owner = slot_getattr(locks.slot, c.identity_user_id, &isnull);
 		if (!isnull && memcmp(DatumGetUUIDP(owner), DatumGetUUIDP(user_id), UUID_LEN) == 0)
-			locked++;
+			count++;
 	}
-	ExecDropSingleTupleTableSlot(slot);
-	end_direct_reads(reader);
-	table_close(heap, NoLock);
-	return locked;
+	end_row_locks(locks);
+	return count;
 }
 
 namespace {
