@@ -114,6 +114,19 @@ SELECT user_upsert.user_apply_event('{"type": "user.created", "data": {"id": "us
 SELECT count(*) AS ledger_rows FROM user_upsert.events;
 SELECT user_upsert.user_apply_event('{"type": 1}', 'evt_bad');
 SELECT user_upsert.user_apply_event('{"type": "user.created", "data": {"id": ""}}', 'evt_bad');
+-- an event_id that cannot be a ledger key is refused (22023) before the event applies
+CREATE FUNCTION pg_temp.apply_with_id(event_id text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE st text; msg text; det text;
+BEGIN
+  RETURN user_upsert.user_apply_event('{"type": "user.created", "data": {"id": "user_badid"}}', event_id)->>'action';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+  RETURN st || ': ' || msg || ' (' || det || ')';
+END $$;
+SELECT given, pg_temp.apply_with_id(id) AS outcome
+  FROM (VALUES ('empty', ''), ('256 bytes', repeat('k', 256)), ('a newline', E'msg\n1')) AS v(given, id);
+SELECT count(*) AS badid_users FROM user_upsert.identities WHERE value = 'clerk:user_badid';
+SELECT pg_temp.apply_with_id(repeat('k', 255)) AS id_of_255_bytes;
 -- cleanup is bounded
 UPDATE user_upsert.events SET received_at = now() - interval '40 days' WHERE event_id IN ('evt_1', 'evt_2', 'evt_3');
 SELECT user_upsert.events_cleanup('30 days', 2) AS removed, user_upsert.events_cleanup() AS removed_next,

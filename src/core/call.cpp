@@ -238,6 +238,23 @@ plan_event(TokenSpan tokens, Allocator &allocator) {
 	return plan;
 }
 
+void
+check_event_id(std::string_view event_id) {
+	if (event_id.empty())
+		throw_invalid("event_id", "invalid \"event_id\"",
+		              "\"event_id\" must not be empty; pass NULL to apply an event without recording it.");
+	if (event_id.size() > kMaxEventIdBytes)
+		throw_invalid("event_id", "invalid \"event_id\"",
+		              "\"event_id\" has " + std::to_string(event_id.size()) + " bytes; the limit is " +
+		                  std::to_string(kMaxEventIdBytes) + ".");
+	for (std::size_t i = 0; i < event_id.size(); i++) {
+		unsigned char c = static_cast<unsigned char>(event_id[i]);
+		if (c < 0x20 || c == 0x7F)
+			throw_invalid("event_id", "invalid \"event_id\"",
+			              "\"event_id\" has a control character at byte " + std::to_string(i + 1) + ".");
+	}
+}
+
 TokenSpan
 event_answer(const char *action, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
              const char *reason, Allocator &allocator) {

@@ -12,6 +12,7 @@
 #include "core/config.hpp"
 #include "core/wire.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -118,6 +119,14 @@ struct EventPlan {
 };
 static_assert(std::is_trivially_destructible_v<EventPlan>);
 EventPlan plan_event(TokenSpan event, Allocator &allocator);
+
+/*
+ * user_apply_event()'s event_id, the ledger's key: 22023 unless 1 to
+ * kMaxEventIdBytes bytes without control characters (an empty id would make
+ * every later id-less delivery a "duplicate" of the first).
+ */
+constexpr std::size_t kMaxEventIdBytes = 255;
+void check_event_id(std::string_view event_id);
 
 /* {"action": action[, "user": document][, "reason": reason]}; row.count == 0 means no user. */
 TokenSpan event_answer(const char *action, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,

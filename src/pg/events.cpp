@@ -204,7 +204,11 @@ run_apply_event(Jsonb *event_jsonb, const char *event_id) {
 	MemoryContext call_context = CurrentMemoryContext;
 	core::Allocator allocator = palloc_allocator(call_context);
 	core::TokenSpan tokens = jsonb_to_tokens(event_jsonb);
-	core::EventPlan event = cxx_phase("user_apply_event()", [&] { return core::plan_event(tokens, allocator); });
+	core::EventPlan event = cxx_phase("user_apply_event()", [&] {
+		if (event_id)
+			core::check_event_id(event_id);
+		return core::plan_event(tokens, allocator);
+	});
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -17,6 +17,8 @@
 
 #include <cstdlib>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 using uu::core::Allocator;
@@ -207,4 +209,20 @@ BOOST_AUTO_TEST_CASE(with_policy_replaces_or_adds_the_top_level_policy_only) {
 	BOOST_TEST((rewritten("{}") == J(R"({"policy": "keep"})")));
 	TokenSpan array = tokens_of(J("[1, 2]"), arena);
 	BOOST_TEST(uu::core::with_policy(array, "keep", a).tokens == array.tokens);
+}
+
+BOOST_AUTO_TEST_CASE(event_id_is_a_ledger_key_or_refused_naming_it) {
+	using uu::test::capture;
+	for (const char *id : {"msg_2Lh9KRbNtNbVGLMJHXK0QavPzce", "1", "évènement 7"})
+		BOOST_TEST(!capture([&] { uu::core::check_event_id(id); }).has_value(), id);
+	BOOST_TEST(!capture([&] { uu::core::check_event_id(std::string(uu::core::kMaxEventIdBytes, 'x')); }).has_value());
+	const std::string too_long(uu::core::kMaxEventIdBytes + 1, 'x');
+	for (std::string_view id : {std::string_view(""), std::string_view(too_long), std::string_view("msg\n1"),
+	                            std::string_view("msg\x7f")}) {
+		auto e = capture([&] { uu::core::check_event_id(id); });
+		BOOST_REQUIRE(e.has_value());
+		BOOST_TEST((e->code == uu::core::Error::Code::InvalidParameter));
+		BOOST_TEST(e->field == "event_id");
+		BOOST_TEST(!e->detail.empty());
+	}
 }
