@@ -320,9 +320,21 @@ COMMENT ON FUNCTION user_upsert.user_apply_event(jsonb, text) IS
 -- Deletes at most max_rows ledger rows older than older_than, oldest first; returns how many.
 CREATE FUNCTION user_upsert.events_cleanup(older_than interval DEFAULT '30 days', max_rows integer DEFAULT 10000)
 RETURNS bigint
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+DECLARE
+    removed bigint;
+BEGIN
+    -- NULL would mean "no limit" to LIMIT; a negative interval reaches rows recorded after now().
+    IF older_than IS NULL OR older_than OPERATOR(pg_catalog.<) '0'::interval THEN
+        RAISE EXCEPTION 'invalid "older_than"' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = '"older_than" must be an interval of zero or more.';
+    END IF;
+    IF max_rows IS NULL OR max_rows OPERATOR(pg_catalog.<) 0 THEN
+        RAISE EXCEPTION 'invalid "max_rows"' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = '"max_rows" must be zero or more: it bounds the rows one call deletes.';
+    END IF;
     WITH old AS (
         SELECT e.event_id FROM user_upsert.events e
          WHERE e.received_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) older_than)
@@ -332,8 +344,10 @@ BEGIN ATOMIC
     gone AS (
         DELETE FROM user_upsert.events e USING old WHERE e.event_id OPERATOR(pg_catalog.=) old.event_id
         RETURNING 1)
-    SELECT pg_catalog.count(*) FROM gone;
-END;
+    SELECT pg_catalog.count(*) INTO removed FROM gone;
+    RETURN removed;
+END
+$$;
 REVOKE ALL ON FUNCTION user_upsert.events_cleanup(interval, integer) FROM PUBLIC;
 
 CREATE FUNCTION user_upsert.user_upsert_many(payloads jsonb)

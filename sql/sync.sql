@@ -129,8 +129,21 @@ SELECT count(*) AS badid_users FROM user_upsert.identities WHERE value = 'clerk:
 SELECT pg_temp.apply_with_id(repeat('k', 255)) AS id_of_255_bytes;
 -- cleanup is bounded
 UPDATE user_upsert.events SET received_at = now() - interval '40 days' WHERE event_id IN ('evt_1', 'evt_2', 'evt_3');
-SELECT user_upsert.events_cleanup('30 days', 2) AS removed, user_upsert.events_cleanup() AS removed_next,
-       (SELECT count(*) FROM user_upsert.events) AS left;
+SELECT user_upsert.events_cleanup('30 days', 2) AS removed, user_upsert.events_cleanup() AS removed_next;
+SELECT count(*) AS left FROM user_upsert.events;
+-- an unbounded or negative cleanup is refused (22023), not run
+CREATE FUNCTION pg_temp.cleanup(older_than interval, max_rows integer) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE st text; msg text;
+BEGIN
+  RETURN user_upsert.events_cleanup(older_than, max_rows)::text;
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+  RETURN st || ': ' || msg;
+END $$;
+SELECT older_than, max_rows, pg_temp.cleanup(older_than, max_rows) AS outcome
+  FROM (VALUES (NULL::interval, 10), ('-1 day', 10), ('30 days', NULL::integer), ('30 days', -1),
+               ('0 days', 0)) AS v(older_than, max_rows);
+SELECT count(*) AS left_after_refusals FROM user_upsert.events;
 SELECT * FROM user_upsert.user_verify();
 
 -- user_upsert_many: one result per element, in order, bad elements reported.
