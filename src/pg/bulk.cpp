@@ -111,7 +111,7 @@ chunk_set(const char *name, Size keysize, int flags, Size entrysize = 0) {
 	return hash_create(name, 256, &ctl, flags | HASH_ELEM | HASH_CONTEXT);
 }
 
-/* Where a user id leads: the live end of its merge chain (resolve_user() through the indexes). */
+/* direct_follow_merges() of a user id, kept per chunk. */
 struct ResolvedOwner {
 	pg_uuid_t id; /* the key */
 	bool exists;
@@ -128,26 +128,11 @@ resolve_owner(HTAB *resolved, const pg_uuid_t *id, DirectReader *reader, const U
 	ResolvedOwner *entry = static_cast<ResolvedOwner *>(hash_search(resolved, id, HASH_ENTER, &found));
 	if (found)
 		return entry;
-	entry->exists = false;
-	entry->deleted = false;
-	entry->live = *id;
-	for (int hops = 0;; hops++) {
-		if (hops > 10000)
-			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-			                errmsg("merge chain of user %s does not end", uuid_text(id)),
-			                errhint("Run user_upsert.user_verify().")));
-		UserStatus status;
-		if (hops == 0 && known)
-			status = *known;
-		else if (!direct_user_status(&entry->live, reader, &status))
-			break;
-		entry->exists = true;
-		entry->deleted = status.deleted;
-		entry->live_row = status.row;
-		if (!status.merged)
-			break;
-		entry->live = status.merged_into;
-	}
+	MergeChainEnd end = direct_follow_merges(id, reader, known);
+	entry->exists = end.exists;
+	entry->deleted = end.deleted;
+	entry->live = end.live;
+	entry->live_row = end.live_row;
 	entry->live_text = uuid_text(&entry->live);
 	return entry;
 }
@@ -643,7 +628,7 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 
 	/*
 	 * 3. Every identity's owner and block, read through the indexes under one
-	 * snapshot taken with the identity locks held (as the lookup statement
+	 * snapshot taken with the identity locks held (as the lookup
 	 * of one call would see them); owners resolved along merges, and each
 	 * id. A fid or agent id is found through its mirror column's unique index,
 	 * which gives its owner's status in the same probe.

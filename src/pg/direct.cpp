@@ -480,10 +480,13 @@ refuse_row_security(Relation heap) {
 }
 
 DirectReader *
-begin_direct_reads() {
+begin_direct_reads(Snapshot snapshot) {
 	/* As SPI runs a VOLATILE function's statement: see this command's own earlier writes. */
 	CommandCounterIncrement();
-	PushActiveSnapshot(GetTransactionSnapshot());
+	if (snapshot)
+		PushCopiedSnapshot(snapshot);
+	else
+		PushActiveSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
 	DirectReader *reader = static_cast<DirectReader *>(palloc0(sizeof(DirectReader)));
 	reader->snapshot = GetActiveSnapshot();
@@ -978,6 +981,29 @@ direct_user_status(const pg_uuid_t *id, DirectReader *reader, UserStatus *status
 	StatusOut out{&c, false, status};
 	probe(c.users_by_id, &key, 1, reader, copy_status, &out);
 	return out.found;
+}
+
+MergeChainEnd
+direct_follow_merges(const pg_uuid_t *id, DirectReader *reader, const UserStatus *known) {
+	MergeChainEnd end{false, false, *id, {}};
+	ItemPointerSetInvalid(&end.live_row);
+	for (int hops = 0;; hops++) {
+		if (hops > 10000)
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+			                errmsg("merge chain of user %s does not end", uuid_text(id)),
+			                errhint("Run user_upsert.user_verify().")));
+		UserStatus status;
+		if (hops == 0 && known)
+			status = *known;
+		else if (!direct_user_status(&end.live, reader, &status))
+			return end;
+		end.exists = true;
+		end.deleted = status.deleted;
+		end.live_row = status.row;
+		if (!status.merged)
+			return end;
+		end.live = status.merged_into;
+	}
 }
 
 bool

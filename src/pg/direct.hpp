@@ -28,12 +28,13 @@ namespace uu::pg {
 
 /*
  * A run of direct reads under one snapshot, the one SPI would give a VOLATILE
- * function's next statement (pushed as the active snapshot until
+ * function's next statement, or a copy of `snapshot` when given, as
+ * SPI_execute_snapshot() would use it (pushed as the active snapshot until
  * end_direct_reads()). Each index a run probes is opened once and rescanned
  * for every key.
  */
 struct DirectReader;
-DirectReader *begin_direct_reads();
+DirectReader *begin_direct_reads(Snapshot snapshot = nullptr);
 void end_direct_reads(DirectReader *reader);
 
 /* The user linked to (kind, value), as uuid text, or nullptr. */
@@ -143,6 +144,16 @@ struct UserStatus {
 
 /* Whether user `id` exists, and its status. */
 bool direct_user_status(const pg_uuid_t *id, DirectReader *reader, UserStatus *status);
+
+/* Where user `id` leads along merged_into: the live end of its merge chain. */
+struct MergeChainEnd {
+	bool exists;              /* `id` is a user */
+	bool deleted;             /* the end is deleted */
+	pg_uuid_t live;           /* the end's id (`id` itself when it is no user) */
+	ItemPointerData live_row; /* the end's row version read */
+};
+/* `known`, when given, is id's own status, read with the probe that found it. */
+MergeChainEnd direct_follow_merges(const pg_uuid_t *id, DirectReader *reader, const UserStatus *known = nullptr);
 
 /*
  * The status of the user whose mirror column (fid, agent_id) holds `value`

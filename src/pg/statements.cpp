@@ -30,26 +30,6 @@ struct StatementText {
 };
 
 constexpr StatementText kStatements[] = {
-    /* LookupIdentities($1 kinds text[], $2 values text[]) */
-    {Statement::LookupIdentities, "SELECT k.ord::pg_catalog.int4, "
-     "       (SELECT b.reason FROM user_upsert.blocked_identities b "
-     "         WHERE b.kind OPERATOR(pg_catalog.=) k.kind AND b.value OPERATOR(pg_catalog.=) k.value), "
-     "       o.user_id::pg_catalog.text, o.deleted, o.merged "
-     "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) WITH ORDINALITY AS k(kind, value, ord) "
-     "  LEFT JOIN LATERAL (SELECT i.user_id, u.deleted_at IS NOT NULL AS deleted, "
-     "                            u.merged_into IS NOT NULL AS merged "
-     "                       FROM user_upsert.identities i "
-     "                       JOIN user_upsert.users u ON u.id OPERATOR(pg_catalog.=) i.user_id "
-     "                      WHERE i.kind OPERATOR(pg_catalog.=) k.kind "
-     "                        AND i.value OPERATOR(pg_catalog.=) k.value) o ON true "
-     " ORDER BY k.ord",
-     2,
-     {TEXTARRAYOID, TEXTARRAYOID}},
-    /* UserStatus($1 id) */
-    {Statement::UserStatus, "SELECT u.merged_into::pg_catalog.text, u.deleted_at IS NOT NULL "
-     "  FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
-     1,
-     {TEXTOID}},
     /* WaitForUser($1 id) */
     {Statement::WaitForUser, "SELECT 1 FROM user_upsert.users u WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid FOR UPDATE OF u",
      1,
@@ -142,24 +122,6 @@ constexpr StatementText kStatements[] = {
     {Statement::TouchUser, "UPDATE user_upsert.users u SET version = u.version WHERE u.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid",
      1,
      {TEXTOID}},
-    /* EnsureLookup($1 kinds text[], $2 values text[]) */
-    {Statement::EnsureLookup, "SELECT k.ord::pg_catalog.int4, "
-     "       (SELECT b.reason FROM user_upsert.blocked_identities b "
-     "         WHERE b.kind OPERATOR(pg_catalog.=) k.kind AND b.value OPERATOR(pg_catalog.=) k.value), "
-     "       o.user_id::pg_catalog.text, o.deleted, o.merged, o.row, o.ids "
-     "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) WITH ORDINALITY AS k(kind, value, ord) "
-     "  LEFT JOIN LATERAL (SELECT i.user_id, u.deleted_at IS NOT NULL AS deleted, "
-     "                            u.merged_into IS NOT NULL AS merged, pg_catalog.to_jsonb(u.*) AS row, "
-     "                            ARRAY(SELECT j.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) j.value "
-     "                                    FROM user_upsert.identities j "
-     "                                   WHERE j.user_id OPERATOR(pg_catalog.=) u.id) AS ids "
-     "                       FROM user_upsert.identities i "
-     "                       JOIN user_upsert.users u ON u.id OPERATOR(pg_catalog.=) i.user_id "
-     "                      WHERE i.kind OPERATOR(pg_catalog.=) k.kind "
-     "                        AND i.value OPERATOR(pg_catalog.=) k.value) o ON true "
-     " ORDER BY k.ord",
-     2,
-     {TEXTARRAYOID, TEXTARRAYOID}},
     /* LedgerFind($1 event_id) */
     {Statement::LedgerFind, "SELECT e.result FROM user_upsert.events e WHERE e.event_id OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
     /* LedgerRecord($1 event_id, $2 type, $3 result) */

@@ -15,8 +15,6 @@ extern "C" {
 namespace uu::pg {
 
 enum class Statement {
-	LookupIdentities, /* per payload identity: blocked reason, owner, owner deleted */
-	UserStatus,       /* merged_into and deleted of one user, no lock */
 	WaitForUser,      /* FOR UPDATE, waiting */
 	FetchUser,        /* to_jsonb(row), merged_into, deleted, identities, with a new snapshot */
 	InsertUser,
@@ -31,7 +29,6 @@ enum class Statement {
 	AdoptCreatedAt,  /* a re-inserted identity keeps the created_at it is given */
 	SetMirrors,      /* fid, agent_id, primary_address of a user after a direct identity write */
 	TouchUser,       /* a new version of a user's row whose identities changed but not its columns */
-	EnsureLookup,    /* LookupIdentities with each owner's row and identities: user_ensure()'s one read */
 	LedgerFind,      /* the recorded result of a webhook event */
 	LedgerRecord,    /* record a webhook event's result */
 	EraseUser,       /* user.deleted: personal fields erased, mirrors freed, deleted_at set */

@@ -131,24 +131,24 @@ serialization_failure(const char *what) {
 
 Resolved
 resolve_user(const char *id, Snapshot snapshot) {
-	Resolved r{false, false, pstrdup(id)};
-	for (int hops = 0;; hops++) {
-		if (hops > 10000)
-			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("merge chain of user %s does not end", id),
-			                errhint("Run user_upsert.user_verify().")));
-		Datum arg = CStringGetTextDatum(r.id);
-		execute(Statement::UserStatus, &arg, " ", SPI_OK_SELECT, snapshot);
-		if (SPI_processed == 0)
-			return r;
-		r.exists = true;
-		bool isnull;
-		char *next = text_column(0, 1, &isnull);
-		r.deleted = bool_column(0, 2);
-		if (isnull)
-			return r;
-		r.id = next;
-	}
+	DirectReader *reader = begin_direct_reads(snapshot);
+	MergeChainEnd end = direct_follow_merges(DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(id))), reader);
+	end_direct_reads(reader);
+	return Resolved{end.exists, end.deleted, uuid_text(&end.live)};
 }
+
+namespace {
+
+/* The live end of the merge chain of the user linked to (kind, value); not `exists` when nobody's. */
+MergeChainEnd
+owner_of_identity(const char *kind, const char *value, DirectReader *reader) {
+	pg_uuid_t owner;
+	if (!direct_identity_owner_id(kind, value, reader, &owner))
+		return MergeChainEnd{};
+	return direct_follow_merges(&owner, reader);
+}
+
+} // namespace
 
 IdentityLookupRows
 lookup_identities(const core::PreparedCall &call, Snapshot snapshot) {
@@ -157,38 +157,18 @@ lookup_identities(const core::PreparedCall &call, Snapshot snapshot) {
 	                        static_cast<char **>(palloc0(sizeof(char *) * (call.nidentities + 1)))};
 	if (call.nidentities == 0)
 		return rows;
-	const char **kinds = static_cast<const char **>(palloc(sizeof(char *) * call.nidentities));
-	const char **values = static_cast<const char **>(palloc(sizeof(char *) * call.nidentities));
+	/* The identities rows decide, not the mirror columns: the triggers look up while writing both. */
+	DirectReader *reader = begin_direct_reads(snapshot);
 	for (uint32 i = 0; i < call.nidentities; i++) {
-		kinds[i] = call.identities[i].kind;
-		values[i] = call.identities[i].value;
+		const core::PayloadIdentity &identity = call.identities[i];
+		rows.blocked[i] = direct_blocked_reason(identity.kind, identity.value, reader);
+		MergeChainEnd end = owner_of_identity(identity.kind, identity.value, reader);
+		if (!end.exists)
+			continue;
+		rows.owner[i] = uuid_text(&end.live);
+		rows.deleted[i] = end.deleted;
 	}
-	Datum args[2] = {text_array(kinds, call.nidentities), text_array(values, call.nidentities)};
-	execute(Statement::LookupIdentities, args, "  ", SPI_OK_SELECT, snapshot);
-	if (SPI_processed != call.nidentities)
-		elog(ERROR, "identity lookup returned %lu rows for %u identities", static_cast<unsigned long>(SPI_processed),
-		     call.nidentities);
-	/* Copy out before resolve_user() runs more statements over SPI_tuptable. */
-	SPITupleTable *table = SPI_tuptable;
-	uint32 n = call.nidentities;
-	char **user_ids = static_cast<char **>(palloc0(sizeof(char *) * n));
-	bool *merged = static_cast<bool *>(palloc0(sizeof(bool) * n));
-	for (uint32 i = 0; i < n; i++) {
-		SPI_tuptable = table;
-		bool isnull;
-		rows.blocked[i] = text_column(static_cast<int>(i), 2, &isnull);
-		user_ids[i] = text_column(static_cast<int>(i), 3, &isnull);
-		rows.deleted[i] = bool_column(static_cast<int>(i), 4);
-		merged[i] = bool_column(static_cast<int>(i), 5);
-	}
-	for (uint32 i = 0; i < n; i++) {
-		rows.owner[i] = user_ids[i];
-		if (user_ids[i] && merged[i]) {
-			Resolved r = resolve_user(user_ids[i], snapshot);
-			rows.owner[i] = r.id;
-			rows.deleted[i] = r.deleted;
-		}
-	}
+	end_direct_reads(reader);
 	return rows;
 }
 
@@ -402,26 +382,26 @@ try_lock_owners(void *arg) {
 
 /*
  * Rule 2 for the owners `ids`: their rows locked, or the first busy one.
- * `batch_elsewhere`: a batch runs, so even a single owner is locked in a
- * subtransaction, and a deadlock there counts as busy: a batch holds the rows
+ * `may_meet_batch_links`: another session's batch runs (and this call is not
+ * part of a batch), so even a single owner is locked in a subtransaction, and a deadlock there counts as busy: a batch holds the rows
  * it wrote until it commits, so backing off must give back every row lock
  * taken, the one on a row found merged too.
  */
 const char *
-lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool batch_elsewhere, bool *changed,
+lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool may_meet_batch_links, bool *changed,
             bool *busy_identities) {
 	*changed = false;
 	*busy_identities = false;
 	if (n == 0)
 		return nullptr;
-	if (n == 1 && !batch_elsewhere) {
+	if (n == 1 && !may_meet_batch_links) {
 		LockOutcome outcome = try_lock_owner(ids[0], records[0]);
 		*changed = outcome == LockOutcome::Changed;
 		return outcome == LockOutcome::Busy ? ids[0] : nullptr;
 	}
 	OwnerLocks locks{ids, n, records, nullptr, false, false};
 	if (ErrorData *error = in_subtransaction(try_lock_owners, &locks)) {
-		if (!batch_elsewhere || error->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED)
+		if (!may_meet_batch_links || error->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED)
 			ReThrowError(error);
 		return ids[0];
 	}
@@ -459,7 +439,8 @@ lock_and_look_up(const core::PreparedCall &call) {
 		 * batch may need.
 		 */
 		bool batch_elsewhere = batch_running_elsewhere();
-		if (batch_elsewhere && !batch_call_running()) {
+		bool may_meet_batch_links = batch_elsewhere && !batch_call_running();
+		if (may_meet_batch_links) {
 			TransactionId writer = InvalidTransactionId;
 			for (uint32 i = 0; i < call.nidentities && !TransactionIdIsValid(writer); i++)
 				writer = direct_identity_in_progress(call.identities[i].kind, call.identities[i].value);
@@ -513,8 +494,7 @@ lock_and_look_up(const core::PreparedCall &call) {
 		core::OwnerRecord *records =
 		    static_cast<core::OwnerRecord *>(palloc0(sizeof(core::OwnerRecord) * (nowners ? nowners : 1)));
 		bool changed, busy_identities;
-		const char *busy = lock_owners(owners, nowners, records, batch_elsewhere && !batch_call_running(), &changed,
-		                               &busy_identities);
+		const char *busy = lock_owners(owners, nowners, records, may_meet_batch_links, &changed, &busy_identities);
 		if (busy || changed) {
 			release_identities_since(mark);
 			if (busy && busy_identities)
@@ -731,13 +711,11 @@ run_lookup(const char *kind, const char *value) {
 	if (strcmp(key.kind, "id") == 0)
 		owner = resolve_user(key.value, nullptr);
 	else {
-		core::PayloadIdentity identity{key.kind, key.value, "value"};
-		core::PreparedCall call{};
-		call.nidentities = 1;
-		call.identities = &identity;
-		IdentityLookupRows rows = lookup_identities(call, nullptr);
-		if (rows.owner[0])
-			owner = Resolved{true, rows.deleted[0], rows.owner[0]};
+		DirectReader *reader = begin_direct_reads();
+		MergeChainEnd end = owner_of_identity(key.kind, key.value, reader);
+		end_direct_reads(reader);
+		if (end.exists)
+			owner = Resolved{true, end.deleted, uuid_text(&end.live)};
 	}
 	Jsonb *result = nullptr;
 	if (owner.exists && !owner.deleted) {
