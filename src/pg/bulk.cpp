@@ -346,19 +346,21 @@ update_row(ResultRelInfo *result_rel, EState *estate, EPQState *epq, TupleTableS
 	return true;
 }
 
+} // namespace
+
 /*
- * The chunk's UPDATEs of the users rows it holds locked, row by row through
- * the executor's own single-row path (update_row()) rather than an UPDATE
- * joining twelve arrays: what that UPDATE had, without its planning, arrays
- * and composite results. The target is the statement the SQL would have been
- * (UPDATE of the twelve columns user_upsert() sets): the caller's UPDATE
- * privilege on them, statement and row triggers (with transition tables,
- * UPDATE OF columns) and constraints; each index gets the hint of the
- * columns the row really changes (hint_unchanged_indexes()). Each element's
- * row as written comes back in written_row.
+ * Row by row through the executor's own single-row path (update_row())
+ * rather than an UPDATE statement (a chunk's would join twelve arrays): what
+ * that UPDATE had, without its planning, index probe and composite results.
+ * The target is the statement the SQL would have been (UPDATE of the twelve
+ * columns user_upsert() sets): the caller's UPDATE privilege on them,
+ * statement and row triggers (with transition tables, UPDATE OF columns) and
+ * constraints; each index gets the hint of the columns the row really
+ * changes (hint_unchanged_indexes()).
  */
 void
-update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
+update_locked_users(const core::WritePlan *const *plans, const ItemPointerData *tids, uint32 n,
+                    core::TokenSpan *written) {
 	Relation rel = table_open(users_relation(), RowExclusiveLock);
 	refuse_row_security(rel);
 	TupleDesc desc = RelationGetDescr(rel);
@@ -406,9 +408,9 @@ update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
 	for (int c : {UpdatedAt, Version})
 		changed[attno[c] - 1] = true;
 	for (uint32 i = 0; i < n; i++) {
-		planned_values(rows[i]->plan, planned, planned_null);
+		planned_values(*plans[i], planned, planned_null);
 		if (!table_tuple_fetch_row_version(rel, const_cast<ItemPointer>(&tids[i]), SnapshotAny, old_row))
-			elog(ERROR, "user_upsert_many lost the users row version it locked");
+			elog(ERROR, "user_upsert lost the users row version it locked");
 		slot_getallattrs(old_row);
 		ExecClearTuple(new_row);
 		memcpy(new_row->tts_values, old_row->tts_values, sizeof(Datum) * desc->natts);
@@ -430,9 +432,9 @@ update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
 		new_row->tts_isnull[attno[Version] - 1] = false;
 		ExecStoreVirtualTuple(new_row);
 		if (!update_row(result_rel, estate, &epq, old_row, new_row, transitions))
-			elog(ERROR, "a BEFORE UPDATE trigger on user_upsert.users skipped a row user_upsert_many() wrote");
-		if (!slot_row_tokens(new_row, &rows[i]->written_row))
-			elog(ERROR, "users has a column user_upsert_many() cannot spell");
+			elog(ERROR, "a BEFORE UPDATE trigger on user_upsert.users skipped a row user_upsert wrote");
+		if (!slot_row_tokens(new_row, &written[i]))
+			elog(ERROR, "users has a column user_upsert cannot spell");
 		ExecClearTuple(old_row);
 		ResetPerTupleExprContext(estate);
 	}
@@ -448,6 +450,8 @@ update_locked_users(BulkElement **rows, const ItemPointerData *tids, uint32 n) {
 	PopActiveSnapshot();
 	table_close(rel, NoLock);
 }
+
+namespace {
 
 struct ChunkWrites {
 	BulkElement **inserts;
@@ -473,8 +477,16 @@ write_chunk(void *arg) {
 		execute(Statement::BulkInsertUsers, args, nullptr, SPI_OK_INSERT_RETURNING);
 		take_written_rows(w->inserts, w->insert_ids, w->ninserts);
 	}
-	if (w->nupdates > 0)
-		update_locked_users(w->updates, w->update_tids, w->nupdates);
+	if (w->nupdates > 0) {
+		const core::WritePlan **plans =
+		    static_cast<const core::WritePlan **>(palloc(sizeof(core::WritePlan *) * w->nupdates));
+		core::TokenSpan *written = static_cast<core::TokenSpan *>(palloc(sizeof(core::TokenSpan) * w->nupdates));
+		for (uint32 i = 0; i < w->nupdates; i++)
+			plans[i] = &w->updates[i]->plan;
+		update_locked_users(plans, w->update_tids, w->nupdates, written);
+		for (uint32 i = 0; i < w->nupdates; i++)
+			w->updates[i]->written_row = written[i];
+	}
 	if (w->nlinks > 0) {
 		Datum link_args[3] = {text_array(w->link_kinds, w->nlinks), text_array(w->link_values, w->nlinks),
 		                      text_array(w->link_users, w->nlinks)};

@@ -49,6 +49,14 @@ struct BulkElement {
  */
 void run_chunk(BulkElement *elements, uint32 n);
 
+/*
+ * UPDATEs of the users rows at `tids` (versions this transaction holds
+ * locked, none changed since) to `plans` (bulk.cpp); each row as written
+ * comes back in `written` (callers check users_columns_convertible() first).
+ */
+void update_locked_users(const core::WritePlan *const *plans, const ItemPointerData *tids, uint32 n,
+                         core::TokenSpan *written);
+
 /* The answer with "ordinal" added. */
 core::TokenSpan with_ordinal(core::TokenSpan answer, int64 ordinal);
 

@@ -825,6 +825,7 @@ direct_lock_user(const char *id, DirectUser &user, DirectFetch &read) {
 	end_row_locks(locks);
 	if (outcome != RowLock::Locked)
 		return outcome;
+	user.locked_row = locked;
 	DirectReader *reader = begin_direct_reads();
 	read = direct_fetch_user_at(&locked, reader, user);
 	end_direct_reads(reader);

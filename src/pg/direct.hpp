@@ -61,6 +61,7 @@ struct DirectUser {
 	core::OwnerRecord record;
 	bool merged;
 	bool deleted;
+	ItemPointerData locked_row; /* direct_lock_user(): the version locked */
 };
 DirectFetch direct_fetch_user(const char *id, DirectReader *reader, DirectUser &user);
 

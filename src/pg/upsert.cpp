@@ -32,6 +32,7 @@ extern "C" {
 #include "utils/snapmgr.h"
 }
 
+#include "pg/bulk.hpp"
 #include "pg/direct.hpp"
 #include "pg/errors.hpp"
 #include "pg/jsonb.hpp"
@@ -260,9 +261,9 @@ read_locked_user(const char *id, core::OwnerRecord &record) {
 
 namespace {
 
-/* One owner row: FOR UPDATE SKIP LOCKED (direct_lock_user()), filling `record` when locked. */
+/* One owner row: FOR UPDATE SKIP LOCKED (direct_lock_user()), filling `record` and `row` when locked. */
 LockOutcome
-try_lock_owner(const char *id, core::OwnerRecord &record) {
+try_lock_owner(const char *id, core::OwnerRecord &record, ItemPointerData &row) {
 	DirectUser user{};
 	DirectFetch read = DirectFetch::Missing;
 	RowLock lock = direct_lock_user(id, user, read);
@@ -270,6 +271,7 @@ try_lock_owner(const char *id, core::OwnerRecord &record) {
 		return LockOutcome::Busy;
 	if (lock == RowLock::Gone)
 		return resolve_user(id, nullptr).exists ? LockOutcome::Busy : LockOutcome::Changed;
+	row = user.locked_row;
 	if (read == DirectFetch::Found) {
 		if (user.merged) /* merged while we looked */
 			return LockOutcome::Changed;
@@ -348,6 +350,7 @@ struct OwnerLocks {
 	char **ids;
 	uint32 n;
 	core::OwnerRecord *records;
+	ItemPointerData *rows; /* each locked version */
 	const char *busy;
 	bool busy_identities; /* busy is a user whose identities rows are locked */
 	bool changed;
@@ -367,7 +370,7 @@ bool
 try_lock_owners(void *arg) {
 	OwnerLocks *l = static_cast<OwnerLocks *>(arg);
 	for (uint32 i = 0; i < l->n && !l->busy && !l->changed; i++) {
-		LockOutcome outcome = try_lock_owner(l->ids[i], l->records[i]);
+		LockOutcome outcome = try_lock_owner(l->ids[i], l->records[i], l->rows[i]);
 		if (outcome == LockOutcome::Busy)
 			l->busy = l->ids[i];
 		else if (outcome == LockOutcome::Changed)
@@ -388,18 +391,18 @@ try_lock_owners(void *arg) {
  * taken, the one on a row found merged too.
  */
 const char *
-lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool may_meet_batch_links, bool *changed,
-            bool *busy_identities) {
+lock_owners(char **ids, uint32 n, core::OwnerRecord *records, ItemPointerData *rows, bool may_meet_batch_links,
+            bool *changed, bool *busy_identities) {
 	*changed = false;
 	*busy_identities = false;
 	if (n == 0)
 		return nullptr;
 	if (n == 1 && !may_meet_batch_links) {
-		LockOutcome outcome = try_lock_owner(ids[0], records[0]);
+		LockOutcome outcome = try_lock_owner(ids[0], records[0], rows[0]);
 		*changed = outcome == LockOutcome::Changed;
 		return outcome == LockOutcome::Busy ? ids[0] : nullptr;
 	}
-	OwnerLocks locks{ids, n, records, nullptr, false, false};
+	OwnerLocks locks{ids, n, records, rows, nullptr, false, false};
 	if (ErrorData *error = in_subtransaction(try_lock_owners, &locks)) {
 		if (!may_meet_batch_links || error->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED)
 			ReThrowError(error);
@@ -414,8 +417,9 @@ lock_owners(char **ids, uint32 n, core::OwnerRecord *records, bool may_meet_batc
 struct Findings {
 	core::Lookup lookup;
 	uint32 nowner_ids;
-	char **owner_ids;    /* sorted */
-	bool batch_elsewhere; /* a batch was announced when the identity locks were had (locking.hpp) */
+	char **owner_ids;          /* sorted */
+	ItemPointerData *owner_rows; /* parallel: the version locked */
+	bool batch_elsewhere;      /* a batch was announced when the identity locks were had (locking.hpp) */
 };
 
 /*
@@ -494,7 +498,10 @@ lock_and_look_up(const core::PreparedCall &call) {
 		core::OwnerRecord *records =
 		    static_cast<core::OwnerRecord *>(palloc0(sizeof(core::OwnerRecord) * (nowners ? nowners : 1)));
 		bool changed, busy_identities;
-		const char *busy = lock_owners(owners, nowners, records, may_meet_batch_links, &changed, &busy_identities);
+		ItemPointerData *locked_rows =
+		    static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * (nowners ? nowners : 1)));
+		const char *busy =
+		    lock_owners(owners, nowners, records, locked_rows, may_meet_batch_links, &changed, &busy_identities);
 		if (busy || changed) {
 			release_identities_since(mark);
 			if (busy && busy_identities)
@@ -507,6 +514,7 @@ lock_and_look_up(const core::PreparedCall &call) {
 		f.lookup.owners = records;
 		f.nowner_ids = nowners;
 		f.owner_ids = owners;
+		f.owner_rows = locked_rows;
 		f.batch_elsewhere = batch_elsewhere;
 		return f;
 	}
@@ -675,8 +683,10 @@ namespace {
 struct Writes {
 	const core::WritePlan *plan;
 	Jsonb *payload;
+	const ItemPointerData *locked_row; /* an update's row version, locked by this call */
 	char *user_id;
-	Jsonb *written;
+	Jsonb *written;              /* the row as SQL wrote it, or */
+	core::TokenSpan written_row; /* the row as update_locked_users() wrote it */
 };
 
 /* Every write of one call, in an order that keeps the unique mirrors free: merges, the row, the links. */
@@ -684,17 +694,27 @@ void
 do_writes(void *arg) {
 	Writes *w = static_cast<Writes *>(arg);
 	write_merges(*w->plan, w->payload);
-	w->written = write_row(*w->plan, &w->user_id);
+	/* After a merge the SQL finds the row (its version may have moved); so for a column the reader cannot spell. */
+	if (w->locked_row && w->plan->nmerges == 0 && users_columns_convertible()) {
+		update_locked_users(&w->plan, w->locked_row, 1, &w->written_row);
+		w->user_id = pstrdup(w->plan->user_id);
+	} else
+		w->written = write_row(*w->plan, &w->user_id);
 	link_identities(*w->plan, w->user_id);
+}
+
+uint32
+owner_index(const Findings &f, const char *id) {
+	for (uint32 i = 0; i < f.nowner_ids; i++)
+		if (strcmp(f.owner_ids[i], id) == 0)
+			return i;
+	elog(ERROR, "user_upsert answered for user %s it did not lock", id);
+	pg_unreachable();
 }
 
 const core::OwnerRecord *
 owner_record(const Findings &f, const char *id) {
-	for (uint32 i = 0; i < f.nowner_ids; i++)
-		if (strcmp(f.owner_ids[i], id) == 0)
-			return &f.lookup.owners[i];
-	elog(ERROR, "user_upsert answered for user %s it did not lock", id);
-	pg_unreachable();
+	return &f.lookup.owners[owner_index(f, id)];
 }
 
 } // namespace
@@ -895,7 +915,8 @@ again:
 	uint32 nidentities = 0;
 	core::IdentityRef *identities = nullptr;
 	if (plan.write_row) {
-		Writes writes{&plan, payload, nullptr, nullptr};
+		Writes writes{&plan, payload, plan.insert ? nullptr : &found.owner_rows[owner_index(found, plan.user_id)],
+		              nullptr, nullptr, {}};
 		if (!found.batch_elsewhere)
 			as_extension_write(do_writes, &writes);
 		else if (!writes_or_lost_race(do_writes, &writes)) {
@@ -908,7 +929,7 @@ again:
 			goto again;
 		}
 		char *user_id = writes.user_id;
-		row = jsonb_to_tokens(writes.written);
+		row = writes.written ? jsonb_to_tokens(writes.written) : writes.written_row;
 		const core::OwnerRecord *before = plan.insert ? nullptr : owner_record(found, user_id);
 		uint32 total = (before ? before->nidentities : 0) + plan.nlink;
 		for (uint32 i = 0; i < plan.nmerges; i++)
