@@ -640,8 +640,8 @@ decide_chunk(BulkElement *elements, uint32 n, const core::Config &config, core::
 
 	/*
 	 * 3. Every identity's owner and block, read through the indexes under one
-	 * snapshot taken with the identity locks held (as the lookup
-	 * of one call would see them); owners resolved along merges, and each
+	 * snapshot taken with the identity locks held (as one call's lookup
+	 * sees them); owners resolved along merges, and each
 	 * id. A fid or agent id is found through its mirror column's unique index,
 	 * which gives its owner's status in the same probe.
 	 */

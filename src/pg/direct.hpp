@@ -3,7 +3,8 @@
  *	  Lock-free reads of the extension's tables straight through their
  *	  indexes (index_beginscan, as amcheck and the catalog code read), without
  *	  the executor: the read-only paths (user_ensure() when the user exists,
- *	  user_lookup()) pay one B-tree probe per key instead of one SPI statement.
+ *	  user_lookup()) and every call's owner lookup pay one B-tree probe per
+ *	  key instead of one SPI statement.
  *	  Every read is under the snapshot the caller passes and takes only
  *	  AccessShareLock on the relations, as a plain SELECT does; the row locks
  *	  (RowLock) take RowShareLock, as FOR UPDATE does. Include after

@@ -386,9 +386,10 @@ try_lock_owners(void *arg) {
 /*
  * Rule 2 for the owners `ids`: their rows locked, or the first busy one.
  * `may_meet_batch_links`: another session's batch runs (and this call is not
- * part of a batch), so even a single owner is locked in a subtransaction, and a deadlock there counts as busy: a batch holds the rows
- * it wrote until it commits, so backing off must give back every row lock
- * taken, the one on a row found merged too.
+ * part of a batch), so even a single owner is locked in a subtransaction,
+ * and a deadlock there counts as busy: a batch holds the rows it wrote until
+ * it commits, so backing off must give back every row lock taken, the one on
+ * a row found merged too.
  */
 const char *
 lock_owners(char **ids, uint32 n, core::OwnerRecord *records, ItemPointerData *rows, bool may_meet_batch_links,
@@ -694,7 +695,10 @@ void
 do_writes(void *arg) {
 	Writes *w = static_cast<Writes *>(arg);
 	write_merges(*w->plan, w->payload);
-	/* After a merge the SQL finds the row (its version may have moved); so for a column the reader cannot spell. */
+	/*
+	 * The statement finds the row itself after a merge (whose writes may have
+	 * given it a newer version) and spells columns the direct reader cannot.
+	 */
 	if (w->locked_row && w->plan->nmerges == 0 && users_columns_convertible()) {
 		update_locked_users(&w->plan, w->locked_row, 1, &w->written_row);
 		w->user_id = pstrdup(w->plan->user_id);
