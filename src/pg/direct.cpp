@@ -814,13 +814,26 @@ lock_row_version(RowLocks &locks, ItemPointerData tid) {
 } // namespace
 
 RowLock
-direct_lock_user(const char *id, DirectUser &user, DirectFetch &read) {
+direct_lock_user(const char *id, ItemPointerData seen, DirectUser &user, DirectFetch &read) {
 	const Catalogue &c = current_catalogue();
-	ScanKeyData key;
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, DirectFunctionCall1(uuid_in, CStringGetDatum(id)));
+	Datum uuid = DirectFunctionCall1(uuid_in, CStringGetDatum(id));
 	RowLocks locks = begin_row_locks(c.users_by_id.heap);
-	Tids found = row_versions(c.users_by_id, &key, locks.reader);
-	RowLock outcome = found.count == 0 ? RowLock::Gone : lock_row_version(locks, found.tids[0]);
+	RowLock outcome = RowLock::Gone;
+	bool found_by_seen = false;
+	if (ItemPointerIsValid(&seen)) {
+		outcome = lock_row_version(locks, seen);
+		bool isnull;
+		/* The chain from `seen` ends at this user's newest version unless its id was rewritten. */
+		found_by_seen = outcome != RowLock::Locked ||
+		                memcmp(DatumGetUUIDP(slot_getattr(locks.slot, c.users_id, &isnull)), DatumGetUUIDP(uuid),
+		                       UUID_LEN) == 0;
+	}
+	if (!found_by_seen) {
+		ScanKeyData key;
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, uuid);
+		Tids found = row_versions(c.users_by_id, &key, locks.reader);
+		outcome = found.count == 0 ? RowLock::Gone : lock_row_version(locks, found.tids[0]);
+	}
 	ItemPointerData locked = locks.slot->tts_tid;
 	end_row_locks(locks);
 	if (outcome != RowLock::Locked)

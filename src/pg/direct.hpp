@@ -112,11 +112,13 @@ enum class RowLock {
 };
 
 /*
- * The users row `id`, locked at its newest version; when Locked, `read` says
- * whether `user` was filled (Unsupported: read it with SQL), under a snapshot
- * taken after the lock, which sees the identities that version goes with.
+ * The users row `id`, locked at its newest version (found from `seen`, a
+ * version of it a read found, when valid, else through users_pkey); when
+ * Locked, `read` says whether `user` was filled (Unsupported: read it with
+ * SQL), under a snapshot taken after the lock, which sees the identities that
+ * version goes with.
  */
-RowLock direct_lock_user(const char *id, DirectUser &user, DirectFetch &read);
+RowLock direct_lock_user(const char *id, ItemPointerData seen, DirectUser &user, DirectFetch &read);
 
 /*
  * The users row versions `tids` (versions a read found), each locked at its

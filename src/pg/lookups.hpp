@@ -40,6 +40,7 @@ struct IdentityLookupRows {
 	char **owner; /* resolved live end of the chain, or nullptr */
 	bool *deleted;
 	char **blocked;
+	ItemPointerData *owner_row; /* the owner's row version read */
 };
 /* Owner and block status of each identity of `call` (in its order). */
 IdentityLookupRows lookup_identities(const core::PreparedCall &call, Snapshot snapshot);

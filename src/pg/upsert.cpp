@@ -155,7 +155,8 @@ IdentityLookupRows
 lookup_identities(const core::PreparedCall &call, Snapshot snapshot) {
 	IdentityLookupRows rows{static_cast<char **>(palloc0(sizeof(char *) * (call.nidentities + 1))),
 	                        static_cast<bool *>(palloc0(sizeof(bool) * (call.nidentities + 1))),
-	                        static_cast<char **>(palloc0(sizeof(char *) * (call.nidentities + 1)))};
+	                        static_cast<char **>(palloc0(sizeof(char *) * (call.nidentities + 1))),
+	                        static_cast<ItemPointerData *>(palloc0(sizeof(ItemPointerData) * (call.nidentities + 1)))};
 	if (call.nidentities == 0)
 		return rows;
 	/* The identities rows decide, not the mirror columns: the triggers look up while writing both. */
@@ -168,6 +169,7 @@ lookup_identities(const core::PreparedCall &call, Snapshot snapshot) {
 			continue;
 		rows.owner[i] = uuid_text(&end.live);
 		rows.deleted[i] = end.deleted;
+		rows.owner_row[i] = end.live_row;
 	}
 	end_direct_reads(reader);
 	return rows;
@@ -261,12 +263,16 @@ read_locked_user(const char *id, core::OwnerRecord &record) {
 
 namespace {
 
-/* One owner row: FOR UPDATE SKIP LOCKED (direct_lock_user()), filling `record` and `row` when locked. */
+/*
+ * One owner row: FOR UPDATE SKIP LOCKED (direct_lock_user()) from `row`, the
+ * version the lookup read (or none); when locked, `record` filled and `row`
+ * the version locked.
+ */
 LockOutcome
 try_lock_owner(const char *id, core::OwnerRecord &record, ItemPointerData &row) {
 	DirectUser user{};
 	DirectFetch read = DirectFetch::Missing;
-	RowLock lock = direct_lock_user(id, user, read);
+	RowLock lock = direct_lock_user(id, row, user, read);
 	if (lock == RowLock::Busy)
 		return LockOutcome::Busy;
 	if (lock == RowLock::Gone)
@@ -499,8 +505,15 @@ lock_and_look_up(const core::PreparedCall &call) {
 		core::OwnerRecord *records =
 		    static_cast<core::OwnerRecord *>(palloc0(sizeof(core::OwnerRecord) * (nowners ? nowners : 1)));
 		bool changed, busy_identities;
+		/* Each owner locked from the version the lookup read: no second users_pkey probe. */
 		ItemPointerData *locked_rows =
-		    static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * (nowners ? nowners : 1)));
+		    static_cast<ItemPointerData *>(palloc0(sizeof(ItemPointerData) * (nowners ? nowners : 1)));
+		for (uint32 j = 0; j < nowners; j++)
+			for (uint32 i = 0; i < call.nidentities; i++)
+				if (rows.owner[i] && strcmp(rows.owner[i], owners[j]) == 0) {
+					locked_rows[j] = rows.owner_row[i];
+					break;
+				}
 		const char *busy =
 		    lock_owners(owners, nowners, records, locked_rows, may_meet_batch_links, &changed, &busy_identities);
 		if (busy || changed) {
