@@ -47,6 +47,8 @@ SELECT r->'user'->'attrs' AS attrs, r->'user'->'observed_at' AS observed_at,
        r->'user'->'wallets' AS wallets, r->'user'->'external' AS external
   FROM user_upsert.user_ensure('{"fid": 7}') r;
 SELECT (user_upsert.user_ensure('{"fid": 7}')->'user') = user_upsert.user_lookup('fid', '7') AS same_as_lookup;
+SELECT (user_upsert.user_lookup('fid', '7') - 'wallets'::text - 'external'::text) = to_jsonb(u) AS lookup_is_row
+  FROM user_upsert.users u WHERE u.fid = 7;
 -- once identities is all-visible, a user's identities come from identities_user_id_idx alone: same answer
 VACUUM user_upsert.identities;
 SELECT pg_temp.same_as_keep('{"fid": 7}') AS after_vacuum;
@@ -161,6 +163,8 @@ UPDATE user_upsert.users SET note = 'hello', score = 2.50, tags = '{a,b}' WHERE 
 SELECT r->'user'->'note' AS note, r->'user'->'score' AS score, r->'user'->'tags' AS tags
   FROM user_upsert.user_ensure('{"fid": 7}') r;
 SELECT pg_temp.same_as_keep('{"fid": 7}') AS with_added_columns;
+SELECT (user_upsert.user_lookup('fid', '7') - 'wallets'::text - 'external'::text) = to_jsonb(u) AS lookup_is_row
+  FROM user_upsert.users u WHERE u.fid = 7;
 -- an update writes them back unchanged and answers them: through the UPDATE statement while a column is
 -- of a type the direct reader does not spell, in place once every column is one it spells
 SELECT r->>'action' AS action, r->'user'->>'username' AS username, r->'user'->'note' AS note,

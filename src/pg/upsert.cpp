@@ -742,34 +742,40 @@ run_lookup(const char *kind, const char *value) {
 	core::Allocator allocator = palloc_allocator(call_context);
 	core::IdentityRef key = cxx_phase("user_lookup()", [&] { return core::prepare_lookup(kind, value, allocator); });
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	Resolved owner{false, false, nullptr};
-	if (strcmp(key.kind, "id") == 0)
-		owner = resolve_user(key.value, nullptr);
-	else {
-		DirectReader *reader = begin_direct_reads();
-		MergeChainEnd end = owner_of_identity(key.kind, key.value, reader);
-		end_direct_reads(reader);
-		if (end.exists)
-			owner = Resolved{true, end.deleted, uuid_text(&end.live)};
-	}
+	/* The owner and its row under one snapshot, through the indexes. */
+	DirectReader *reader = begin_direct_reads();
+	MergeChainEnd owner =
+	    strcmp(key.kind, "id") == 0
+	        ? direct_follow_merges(DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(key.value))), reader)
+	        : owner_of_identity(key.kind, key.value, reader);
+	DirectUser user{};
+	DirectFetch read = owner.exists && !owner.deleted ? direct_fetch_user_at(&owner.live_row, reader, user)
+	                                                   : DirectFetch::Missing;
+	end_direct_reads(reader);
+
 	Jsonb *result = nullptr;
-	if (owner.exists && !owner.deleted) {
-		Datum arg = CStringGetTextDatum(owner.id);
+	auto answer = [&](const core::OwnerRecord &record) {
+		core::TokenSpan document = cxx_phase("user_lookup()", [&] {
+			return core::document_call(record.row, record.nidentities, record.identities, allocator);
+		});
+		MemoryContext previous = MemoryContextSwitchTo(call_context);
+		result = tokens_to_jsonb(document);
+		MemoryContextSwitchTo(previous);
+	};
+	if (read == DirectFetch::Found)
+		answer(user.record);
+	else if (read == DirectFetch::Unsupported) { /* a users column the direct reader does not spell */
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		Datum arg = CStringGetTextDatum(uuid_text(&owner.live));
 		execute(Statement::FetchUser, &arg, " ", SPI_OK_SELECT);
 		if (SPI_processed == 1) {
 			core::OwnerRecord record;
 			read_user_row(record);
-			core::TokenSpan document = cxx_phase("user_lookup()", [&] {
-				return core::document_call(record.row, record.nidentities, record.identities, allocator);
-			});
-			MemoryContext spi_context = MemoryContextSwitchTo(call_context);
-			result = tokens_to_jsonb(document);
-			MemoryContextSwitchTo(spi_context);
+			answer(record);
 		}
+		SPI_finish();
 	}
-	SPI_finish();
 	return result;
 }
 
