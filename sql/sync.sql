@@ -114,15 +114,20 @@ SELECT user_upsert.user_apply_event('{"type": "user.created", "data": {"id": "us
 SELECT count(*) AS ledger_rows FROM user_upsert.events;
 SELECT user_upsert.user_apply_event('{"type": 1}', 'evt_bad');
 SELECT user_upsert.user_apply_event('{"type": "user.created", "data": {"id": ""}}', 'evt_bad');
--- an event_id that cannot be a ledger key is refused (22023) before the event applies
-CREATE FUNCTION pg_temp.apply_with_id(event_id text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text;
+-- outcome(query): the query's one value, or its error's SQLSTATE, message and detail
+CREATE FUNCTION pg_temp.outcome(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text; st text; msg text; det text;
 BEGIN
-  RETURN user_upsert.user_apply_event('{"type": "user.created", "data": {"id": "user_badid"}}', event_id)->>'action';
+  EXECUTE query INTO r;
+  RETURN r;
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-  RETURN st || ': ' || msg || ' (' || det || ')';
+  RETURN st || ': ' || msg || coalesce(' (' || nullif(det, '') || ')', '');
 END $$;
+-- an event_id that cannot be a ledger key is refused (22023) before the event applies
+CREATE FUNCTION pg_temp.apply_with_id(event_id text) RETURNS text LANGUAGE sql AS $$
+  SELECT pg_temp.outcome(format($q$SELECT user_upsert.user_apply_event(
+      '{"type": "user.created", "data": {"id": "user_badid"}}', %L)->>'action'$q$, event_id)) $$;
 SELECT given, pg_temp.apply_with_id(id) AS outcome
   FROM (VALUES ('empty', ''), ('256 bytes', repeat('k', 256)), ('a newline', E'msg\n1')) AS v(given, id);
 SELECT count(*) AS badid_users FROM user_upsert.identities WHERE value = 'clerk:user_badid';
@@ -132,15 +137,9 @@ UPDATE user_upsert.events SET received_at = now() - interval '40 days' WHERE eve
 SELECT user_upsert.events_cleanup('30 days', 2) AS removed, user_upsert.events_cleanup() AS removed_next;
 SELECT count(*) AS left FROM user_upsert.events;
 -- an unbounded or negative cleanup is refused (22023), not run
-CREATE FUNCTION pg_temp.cleanup(older_than interval, max_rows integer) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; msg text;
-BEGIN
-  RETURN user_upsert.events_cleanup(older_than, max_rows)::text;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-  RETURN st || ': ' || msg;
-END $$;
-SELECT older_than, max_rows, pg_temp.cleanup(older_than, max_rows) AS outcome
+SELECT older_than, max_rows,
+       pg_temp.outcome(format('SELECT user_upsert.events_cleanup(%L::interval, %L::integer)', older_than, max_rows))
+           AS outcome
   FROM (VALUES (NULL::interval, 10), ('-1 day', 10), ('30 days', NULL::integer), ('30 days', -1),
                ('0 days', 0)) AS v(older_than, max_rows);
 SELECT count(*) AS left_after_refusals FROM user_upsert.events;

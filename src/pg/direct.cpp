@@ -818,17 +818,14 @@ direct_lock_user(const char *id, ItemPointerData seen, DirectUser &user, DirectF
 	const Catalogue &c = current_catalogue();
 	Datum uuid = DirectFunctionCall1(uuid_in, CStringGetDatum(id));
 	RowLocks locks = begin_row_locks(c.users_by_id.heap);
-	RowLock outcome = RowLock::Gone;
-	bool found_by_seen = false;
-	if (ItemPointerIsValid(&seen)) {
-		outcome = lock_row_version(locks, seen);
-		bool isnull;
-		/* The chain from `seen` ends at this user's newest version unless its id was rewritten. */
-		found_by_seen = outcome != RowLock::Locked ||
-		                memcmp(DatumGetUUIDP(slot_getattr(locks.slot, c.users_id, &isnull)), DatumGetUUIDP(uuid),
-		                       UUID_LEN) == 0;
-	}
-	if (!found_by_seen) {
+	bool from_seen = ItemPointerIsValid(&seen);
+	RowLock outcome = from_seen ? lock_row_version(locks, seen) : RowLock::Gone;
+	bool isnull;
+	/* The chain from `seen` ends at this user's newest version, unless its id was rewritten on the way. */
+	if (outcome == RowLock::Locked &&
+	    memcmp(DatumGetUUIDP(slot_getattr(locks.slot, c.users_id, &isnull)), DatumGetUUIDP(uuid), UUID_LEN) != 0)
+		from_seen = false;
+	if (!from_seen) {
 		ScanKeyData key;
 		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, uuid);
 		Tids found = row_versions(c.users_by_id, &key, locks.reader);
