@@ -59,7 +59,7 @@ clerk_owner(const char *clerk_id, bool *deleted) {
 	core::PreparedCall call{};
 	call.nidentities = 1;
 	call.identities = &identity;
-	IdentityLookupRows rows = lookup_identities(call, nullptr);
+	IdentityLookupRows rows = lookup_identities(call, nullptr, OwnerProbe::MirrorsFirst);
 	*deleted = rows.deleted[0];
 	return rows.owner[0];
 }

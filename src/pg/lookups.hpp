@@ -36,6 +36,15 @@ struct Resolved {
 };
 Resolved resolve_user(const char *id, Snapshot snapshot);
 
+/*
+ * How an identity's owner is found. users.fid and users.agent_id mirror
+ * identities rows and name the owner with one probe of a unique index; the
+ * identities row (and the owner's id, then users_pkey) decides for the other
+ * kinds, when no mirror row matches, and in the triggers, which look up
+ * while they write the two sides.
+ */
+enum class OwnerProbe { MirrorsFirst, IdentitiesOnly };
+
 struct IdentityLookupRows {
 	char **owner; /* resolved live end of the chain, or nullptr */
 	bool *deleted;
@@ -43,14 +52,14 @@ struct IdentityLookupRows {
 	ItemPointerData *owner_row; /* the owner's row version read */
 };
 /* Owner and block status of each identity of `call` (in its order). */
-IdentityLookupRows lookup_identities(const core::PreparedCall &call, Snapshot snapshot);
+IdentityLookupRows lookup_identities(const core::PreparedCall &call, Snapshot snapshot, OwnerProbe probe);
 
 /*
  * lookup_identities() under the current snapshot, cross-checked against the
  * latest one under REPEATABLE READ / SERIALIZABLE (a difference is 40001),
  * reporting a blocked identity (UU002) when `refuse_blocked`.
  */
-IdentityLookupRows lookup_current_owners(const core::PreparedCall &call, bool refuse_blocked);
+IdentityLookupRows lookup_current_owners(const core::PreparedCall &call, bool refuse_blocked, OwnerProbe probe);
 
 /* Two nullable C strings are equal. */
 bool same_text(const char *a, const char *b);
@@ -62,8 +71,8 @@ bool same_text(const char *a, const char *b);
 void link_identity_rows(const char *const *kinds, const char *const *values, uint32 n, const char *user_id,
                         Datum created_at, bool created_at_null);
 
-/* The whole user_upsert() call, for the triggers' merge mode and the view. */
-Jsonb *run_upsert(Jsonb *payload, const char *function_name);
+/* The whole user_upsert() call, for the triggers' merge mode: owners found with OwnerProbe::IdentitiesOnly. */
+Jsonb *run_upsert_in_trigger(Jsonb *payload);
 
 /* ereport UU002 for a blocked identity. */
 [[noreturn]] void report_blocked(const core::PayloadIdentity &identity, const char *reason);

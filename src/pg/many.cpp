@@ -53,6 +53,7 @@ extern "C" {
 #include "pg/jsonb.hpp"
 #include "pg/locking.hpp"
 #include "pg/lookups.hpp"
+#include "pg/upsert.hpp"
 
 namespace uu::pg {
 

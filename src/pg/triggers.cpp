@@ -122,7 +122,7 @@ owners_of(core::PayloadIdentity *identities, uint32 n) {
 	core::PreparedCall call{};
 	call.nidentities = n;
 	call.identities = identities;
-	return lookup_current_owners(call, true);
+	return lookup_current_owners(call, true, OwnerProbe::IdentitiesOnly);
 }
 
 [[noreturn]] void
@@ -603,7 +603,7 @@ users_after_update(TriggerData *trigger) {
 		escape_json(&s, wanted.agent);
 	}
 	appendStringInfoChar(&s, '}');
-	(void) run_upsert(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data))), "user_upsert trigger");
+	(void) run_upsert_in_trigger(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data))));
 }
 
 /* --- identities -------------------------------------------------------- */
@@ -803,7 +803,7 @@ identities_before_insert(TriggerData *trigger) {
 		if (guc_direct_conflict != DIRECT_CONFLICT_MERGE || rows.deleted[0])
 			owned_elsewhere(identity, rows.owner[0], rows.deleted[0], kMergeHint);
 		give_back_identity_locks(trigger_mark);
-		(void) run_upsert(link_payload(user_id, kind, value), "user_upsert trigger");
+		(void) run_upsert_in_trigger(link_payload(user_id, kind, value));
 		return nullptr; /* user_upsert() merged the owner into this user and linked the identity */
 	}
 	check_one_per_user(user, user_id, identity);

@@ -142,7 +142,10 @@ namespace {
 
 /* The live end of the merge chain of the user linked to (kind, value); not `exists` when nobody's. */
 MergeChainEnd
-owner_of_identity(const char *kind, const char *value, DirectReader *reader) {
+owner_of_identity(const char *kind, const char *value, DirectReader *reader, OwnerProbe probe) {
+	UserStatus status;
+	if (probe == OwnerProbe::MirrorsFirst && direct_mirror_owner(kind, value, reader, &status))
+		return direct_follow_merges(&status.id, reader, &status);
 	pg_uuid_t owner;
 	if (!direct_identity_owner_id(kind, value, reader, &owner))
 		return MergeChainEnd{};
@@ -152,19 +155,18 @@ owner_of_identity(const char *kind, const char *value, DirectReader *reader) {
 } // namespace
 
 IdentityLookupRows
-lookup_identities(const core::PreparedCall &call, Snapshot snapshot) {
+lookup_identities(const core::PreparedCall &call, Snapshot snapshot, OwnerProbe probe) {
 	IdentityLookupRows rows{static_cast<char **>(palloc0(sizeof(char *) * (call.nidentities + 1))),
 	                        static_cast<bool *>(palloc0(sizeof(bool) * (call.nidentities + 1))),
 	                        static_cast<char **>(palloc0(sizeof(char *) * (call.nidentities + 1))),
 	                        static_cast<ItemPointerData *>(palloc0(sizeof(ItemPointerData) * (call.nidentities + 1)))};
 	if (call.nidentities == 0)
 		return rows;
-	/* The identities rows decide, not the mirror columns: the triggers look up while writing both. */
 	DirectReader *reader = begin_direct_reads(snapshot);
 	for (uint32 i = 0; i < call.nidentities; i++) {
 		const core::PayloadIdentity &identity = call.identities[i];
 		rows.blocked[i] = direct_blocked_reason(identity.kind, identity.value, reader);
-		MergeChainEnd end = owner_of_identity(identity.kind, identity.value, reader);
+		MergeChainEnd end = owner_of_identity(identity.kind, identity.value, reader, probe);
 		if (!end.exists)
 			continue;
 		rows.owner[i] = uuid_text(&end.live);
@@ -176,11 +178,11 @@ lookup_identities(const core::PreparedCall &call, Snapshot snapshot) {
 }
 
 IdentityLookupRows
-lookup_current_owners(const core::PreparedCall &call, bool refuse_blocked) {
-	IdentityLookupRows rows = lookup_identities(call, nullptr);
+lookup_current_owners(const core::PreparedCall &call, bool refuse_blocked, OwnerProbe probe) {
+	IdentityLookupRows rows = lookup_identities(call, nullptr, probe);
 	if (IsolationUsesXactSnapshot()) {
 		/* Owners a concurrent commit changed are invisible to us: 40001 (see locking.cpp). */
-		IdentityLookupRows now = lookup_identities(call, GetLatestSnapshot());
+		IdentityLookupRows now = lookup_identities(call, GetLatestSnapshot(), probe);
 		for (uint32 i = 0; i < call.nidentities; i++)
 			if (!same_text(now.owner[i], rows.owner[i]) || now.deleted[i] != rows.deleted[i])
 				serialization_failure(call.identities[i].field);
@@ -434,7 +436,7 @@ struct Findings {
  * backing off and starting again while a row is busy.
  */
 Findings
-lock_and_look_up(const core::PreparedCall &call) {
+lock_and_look_up(const core::PreparedCall &call, OwnerProbe probe) {
 	for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
 		CHECK_FOR_INTERRUPTS();
 		LockMark mark = identity_locks_mark();
@@ -462,7 +464,7 @@ lock_and_look_up(const core::PreparedCall &call) {
 			}
 		}
 
-		IdentityLookupRows rows = lookup_current_owners(call, !call.skip_conflicts);
+		IdentityLookupRows rows = lookup_current_owners(call, !call.skip_conflicts, probe);
 
 		Findings f{};
 		f.lookup.identity_owner = const_cast<const char **>(rows.owner);
@@ -747,7 +749,7 @@ run_lookup(const char *kind, const char *value) {
 	MergeChainEnd owner =
 	    strcmp(key.kind, "id") == 0
 	        ? direct_follow_merges(DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(key.value))), reader)
-	        : owner_of_identity(key.kind, key.value, reader);
+	        : owner_of_identity(key.kind, key.value, reader, OwnerProbe::MirrorsFirst);
 	DirectUser user{};
 	DirectFetch read = owner.exists && !owner.deleted ? direct_fetch_user_at(&owner.live_row, reader, user)
 	                                                   : DirectFetch::Missing;
@@ -886,20 +888,25 @@ run_ensure(Jsonb *payload) {
 	return result;
 }
 
-static Jsonb *upsert(Jsonb *payload, const char *function_name, bool deleted_is_answer);
+static Jsonb *upsert(Jsonb *payload, const char *function_name, bool deleted_is_answer, OwnerProbe probe);
 
 Jsonb *
 run_upsert(Jsonb *payload, const char *function_name) {
-	return upsert(payload, function_name, false);
+	return upsert(payload, function_name, false, OwnerProbe::MirrorsFirst);
 }
 
 Jsonb *
 run_upsert_answering_deleted(Jsonb *payload, const char *function_name) {
-	return upsert(payload, function_name, true);
+	return upsert(payload, function_name, true, OwnerProbe::MirrorsFirst);
+}
+
+Jsonb *
+run_upsert_in_trigger(Jsonb *payload) {
+	return upsert(payload, "user_upsert trigger", false, OwnerProbe::IdentitiesOnly);
 }
 
 static Jsonb *
-upsert(Jsonb *payload, const char *function_name, bool deleted_is_answer) {
+upsert(Jsonb *payload, const char *function_name, bool deleted_is_answer, OwnerProbe probe) {
 	MemoryContext call_context = CurrentMemoryContext;
 	core::Allocator allocator = palloc_allocator(call_context);
 	const core::Config config = current_config();
@@ -913,7 +920,7 @@ upsert(Jsonb *payload, const char *function_name, bool deleted_is_answer) {
 	int lost_races = 0;
 again:
 	LockMark attempt_mark = identity_locks_mark();
-	Findings found = lock_and_look_up(call);
+	Findings found = lock_and_look_up(call, probe);
 	if (deleted_is_answer)
 		for (uint32 i = 0; i < call.nidentities; i++)
 			if (found.lookup.identity_owner_deleted[i]) {
