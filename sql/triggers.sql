@@ -123,6 +123,32 @@ INSERT INTO user_upsert.users_upsert (fid, display_name) VALUES (50, 'V again')
 RETURNING fid, username, display_name, version;
 SELECT count(*) AS v_users FROM user_upsert.users WHERE fid = 50;
 
+-- merged_into and deleted_at are the extension's: a direct write would leave
+-- identities on a user that is not live (an upsert by them then met 23505).
+SELECT user_upsert.user_upsert('{"fid": 70, "wallets": ["0x7000000000000000000000000000000000000070"], "attrs": {"label": "M1"}}')->>'action';
+SELECT user_upsert.user_upsert('{"fid": 71, "attrs": {"label": "M2"}}')->>'action';
+SELECT pg_temp.try($$UPDATE user_upsert.users SET merged_into = (SELECT id FROM user_upsert.users WHERE fid = 71)
+                      WHERE fid = 70$$) AS merge_by_hand;
+SELECT pg_temp.try($$UPDATE user_upsert.users SET merged_into = id WHERE fid = 70$$) AS self_merge;
+SELECT pg_temp.try($$UPDATE user_upsert.users SET deleted_at = now() WHERE fid = 70$$) AS delete_by_hand;
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (fid, deleted_at) VALUES (72, now())$$) AS deleted_with_fid;
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (primary_address, merged_into)
+                      SELECT '0x7000000000000000000000000000000000000073', id FROM user_upsert.users WHERE fid = 71$$)
+       AS tombstone_with_wallet;
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (id, merged_into) VALUES
+                      ('00000000-0000-4000-8000-000000000077', '00000000-0000-4000-8000-000000000077')$$) AS tombstone_of_itself;
+SELECT label, fid, primary_address, version, merged_into FROM pg_temp.state WHERE label IN ('M1', 'M2');
+SELECT (user_upsert.user_upsert('{"wallets": ["0x7000000000000000000000000000000000000070"], "display_name": "m"}')
+        ->'user'->>'fid') AS wallet_still_reaches_m1;
+-- a tombstone as pg_restore inserts it (no identity columns) is accepted, and
+-- the ordinary columns of tombstones stay writable; identity columns do not
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (attrs, merged_into)
+                      SELECT '{"label": "M3"}', id FROM user_upsert.users WHERE fid = 71$$) AS restored_tombstone;
+SELECT pg_temp.try($$UPDATE user_upsert.users SET username = 'old' WHERE attrs->>'label' = 'M3'$$) AS tombstone_username;
+SELECT pg_temp.try($$UPDATE user_upsert.users SET fid = 74 WHERE attrs->>'label' = 'M3'$$) AS tombstone_fid;
+SELECT label, fid, version, merged_into FROM pg_temp.state WHERE label = 'M3';
+SELECT * FROM user_upsert.user_verify();
+
 -- session_replication_role = replica: the triggers do not fire, as usual.
 SET session_replication_role = replica;
 INSERT INTO user_upsert.users (fid, attrs) VALUES (60, '{"label": "R"}');

@@ -58,7 +58,7 @@ namespace {
 
 /* Column numbers of user_upsert.users used here. */
 struct UserColumns {
-	int id, fid, primary_address, agent_id, version, updated_at, merged_into, created_at;
+	int id, fid, primary_address, agent_id, version, updated_at, merged_into, created_at, deleted_at;
 };
 
 UserColumns
@@ -66,7 +66,8 @@ user_columns(TupleDesc desc) {
 	return UserColumns{SPI_fnumber(desc, "id"),          SPI_fnumber(desc, "fid"),
 	                   SPI_fnumber(desc, "primary_address"), SPI_fnumber(desc, "agent_id"),
 	                   SPI_fnumber(desc, "version"),     SPI_fnumber(desc, "updated_at"),
-	                   SPI_fnumber(desc, "merged_into"), SPI_fnumber(desc, "created_at")};
+	                   SPI_fnumber(desc, "merged_into"), SPI_fnumber(desc, "created_at"),
+	                   SPI_fnumber(desc, "deleted_at")};
 }
 
 /* A column as text (SPI_getvalue: palloc'd), or nullptr when NULL. */
@@ -414,6 +415,35 @@ check_user_identities(const char *user_id, const IdentityColumns &now, const Ide
 	return elsewhere;
 }
 
+constexpr const char *kLifecycleHint =
+    "Merge users with user_upsert() (or SET user_upsert.direct_conflict = 'merge'), erase one with "
+    "user_apply_event() and a user.deleted event, or DELETE its row.";
+
+/*
+ * merged_into and deleted_at are written by the extension's merges and
+ * deletions, which also move or free the user's identities; a direct write
+ * would leave identities owned by a user that is not live (DESIGN 5).
+ */
+void
+refuse_lifecycle_change(HeapTuple old_tuple, HeapTuple new_tuple, TupleDesc desc, const UserColumns &c) {
+	const int columns[2] = {c.merged_into, c.deleted_at};
+	for (int column : columns)
+		if (!same_text(column_text(old_tuple, desc, column), column_text(new_tuple, desc, column)))
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			                errmsg("column \"%s\" of user_upsert.users cannot be written directly",
+			                       SPI_fname(desc, column)),
+			                errhint("%s", kLifecycleHint)));
+}
+
+/* A merged or deleted user (a tombstone) holds no fid, primary_address or agent_id. */
+void
+refuse_tombstone_identities(const IdentityColumns &values) {
+	if (values.fid || values.wallet || values.agent)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("a merged or deleted user cannot hold fid, primary_address or agent_id"),
+		                errhint("%s", kLifecycleHint)));
+}
+
 HeapTuple
 users_before_insert(TriggerData *trigger) {
 	TupleDesc desc = trigger->tg_relation->rd_att;
@@ -432,9 +462,13 @@ users_before_insert(TriggerData *trigger) {
 			                errhint("Use user_upsert() or the users_upsert view to update it.")));
 	}
 
-	bool isnull;
-	(void) heap_getattr(nu.tuple, c.merged_into, desc, &isnull);
-	if (isnull) {
+	const char *merged_into = column_text(nu.tuple, desc, c.merged_into);
+	if (merged_into || column_text(nu.tuple, desc, c.deleted_at))
+		refuse_tombstone_identities(nu.values); /* pg_restore inserts tombstones as they were dumped */
+	if (merged_into && id && strcmp(merged_into, id) == 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("a user cannot be merged into itself"),
+		                errdetail("User %s has merged_into %s.", id, merged_into)));
+	if (!merged_into) {
 		core::PayloadIdentity identities[3];
 		uint32 n;
 		IdentityColumns none{nullptr, nullptr, nullptr};
@@ -494,6 +528,7 @@ users_before_update(TriggerData *trigger) {
 	UserColumns c = user_columns(desc);
 	HeapTuple old_tuple = trigger->tg_trigtuple;
 	NewUserTuple nu = normalize_user_tuple(trigger->tg_newtuple, desc, c);
+	refuse_lifecycle_change(old_tuple, nu.tuple, desc, c);
 
 	bool isnull;
 	Datum old_version = heap_getattr(old_tuple, c.version, desc, &isnull);
@@ -503,11 +538,14 @@ users_before_update(TriggerData *trigger) {
 	bool nulls[2] = {false, false};
 	HeapTuple result = heap_modify_tuple_by_cols(nu.tuple, desc, 2, cols, values, nulls);
 
-	(void) heap_getattr(result, c.merged_into, desc, &isnull);
-	if (!isnull)
-		return result; /* a tombstone carries no identities */
 	IdentityColumns before{column_text(old_tuple, desc, c.fid), column_text(old_tuple, desc, c.primary_address),
 	                       column_text(old_tuple, desc, c.agent_id)};
+	if (column_text(old_tuple, desc, c.merged_into) || column_text(old_tuple, desc, c.deleted_at)) {
+		if (!same_text(before.fid, nu.values.fid) || !same_text(before.wallet, nu.values.wallet) ||
+		    !same_text(before.agent, nu.values.agent))
+			refuse_tombstone_identities(nu.values);
+		return result;
+	}
 	const char *user_id = column_text(old_tuple, desc, c.id);
 	if (same_text(before.fid, nu.values.fid) && same_text(before.wallet, nu.values.wallet) &&
 	    same_text(before.agent, nu.values.agent))
