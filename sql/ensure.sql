@@ -73,8 +73,15 @@ SELECT user_upsert.user_ensure('{"fid": 7, "conflicts": "skip"}')->'skipped' AS 
 INSERT INTO user_upsert.blocked_identities (kind, value, reason) VALUES ('external', 'github:seven', 'abuse report 17');
 SELECT pg_temp.try('{"fid": 7, "external": {"github": "seven"}}') AS blocked_owned;
 SELECT pg_temp.try('{"fid": 7, "external": {"github": "seven"}, "conflicts": "skip"}') AS blocked_skipped;
+-- user_lookup() refuses a blocked identity too (DESIGN 3: every function), owned or not
+SELECT user_upsert.user_lookup('external', 'GitHub:seven');
+\set VERBOSITY sqlstate
+SELECT user_upsert.user_lookup('wallet', '0x000000000000000000000000000000000000dEaD');
+\set VERBOSITY default
+SELECT user_upsert.user_lookup('id', (user_upsert.user_lookup('fid', '7')->>'id')) IS NOT NULL AS lookup_by_id_of_blocked_owner;
 DELETE FROM user_upsert.blocked_identities WHERE value = 'github:seven';
 SELECT pg_temp.try('{"fid": 7, "external": {"github": "seven"}}') AS unblocked;
+SELECT user_upsert.user_lookup('external', 'github:seven')->>'fid' AS lookup_unblocked;
 -- the hit path keeps the blocked list in memory: a block and its rollback in this transaction are seen at once
 BEGIN;
 INSERT INTO user_upsert.blocked_identities (kind, value, reason) VALUES ('fid', '7', 'in this transaction');

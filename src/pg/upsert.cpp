@@ -746,6 +746,11 @@ run_lookup(const char *kind, const char *value) {
 
 	/* The owner and its row under one snapshot, through the indexes. */
 	DirectReader *reader = begin_direct_reads();
+	if (strcmp(key.kind, "id") != 0)
+		if (char *reason = direct_blocked_reason(key.kind, key.value, reader)) {
+			end_direct_reads(reader);
+			report_blocked(core::PayloadIdentity{key.kind, key.value, "value"}, reason); /* DESIGN 3: every function */
+		}
 	MergeChainEnd owner =
 	    strcmp(key.kind, "id") == 0
 	        ? direct_follow_merges(DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(key.value))), reader)
