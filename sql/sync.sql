@@ -106,6 +106,16 @@ SELECT i.kind, i.value FROM user_upsert.identities i JOIN user_upsert.users u ON
 SELECT r->>'action' AS action, r->'user'->>'username' AS username
   FROM user_upsert.user_apply_event('{"type": "user.updated", "timestamp": 1700000050000,
     "data": {"id": "user_ev", "username": "resurrected", "updated_at": 1700000050000}}', 'evt_6') r;
+-- a user.deleted that arrives before its user.created (webhooks come in any
+-- order) leaves the same tombstone: the late create answers deleted, not a live user
+SELECT r->>'action' AS action, r->'user'->'external' AS external, (r->'user'->>'deleted_at') IS NOT NULL AS deleted
+  FROM user_upsert.user_apply_event('{"type": "user.deleted", "timestamp": 1700000060000,
+    "data": {"id": "user_early_delete", "deleted": true}}', 'evt_7') r;
+SELECT r->>'action' AS action, r->'user'->>'username' AS username
+  FROM user_upsert.user_apply_event('{"type": "user.created", "timestamp": 1700000000000,
+    "data": {"id": "user_early_delete", "username": "ghost", "updated_at": 1700000000000}}', 'evt_8') r;
+SELECT count(*) AS users_of_early_delete, count(*) FILTER (WHERE u.deleted_at IS NULL) AS live
+  FROM user_upsert.users u JOIN user_upsert.identities i ON i.user_id = u.id WHERE i.value = 'clerk:user_early_delete';
 -- the freed fid and wallet go to a new user
 SELECT user_upsert.user_upsert('{"fid": 77, "wallets": ["11111111111111111111111111111111"]}')->>'action' AS freed;
 SELECT event_id, type, result->>'action' AS action FROM user_upsert.events ORDER BY event_id;

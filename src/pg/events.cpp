@@ -27,8 +27,10 @@ extern "C" {
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 }
@@ -114,21 +116,35 @@ erase_user(void *arg) {
 	e->row = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/* A user holding only external identity clerk:<clerk_id>, made by user_upsert() (or the one a concurrent call made). */
+void
+create_clerk_user(const char *clerk_id) {
+	StringInfoData payload;
+	initStringInfo(&payload);
+	appendStringInfoString(&payload, "{\"external\": {\"clerk\": ");
+	escape_json(&payload, clerk_id);
+	appendStringInfoString(&payload, "}}");
+	(void) run_upsert(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(payload.data))),
+	                  "user_apply_event()");
+}
+
 /*
  * user.deleted: erase the user's personal fields, free its fid, wallets and
  * agent for new users, keep its external identities (so a late event finds
  * it deleted), unless the envelope timestamp is older than what it holds.
+ * A deletion that arrives before the user's user.created (webhooks come in
+ * any order) leaves the same tombstone: the user is created empty and erased,
+ * so the late user.created answers "deleted" instead of bringing it back.
  */
 core::TokenSpan
 apply_deletion(const core::EventPlan &event, core::Allocator &allocator) {
 	for (int attempt = 0; attempt < 100; attempt++) {
 		bool deleted;
 		char *owner = clerk_owner(event.clerk_id, &deleted);
-		if (!owner)
-			return cxx_phase("user_apply_event()", [&] {
-				return core::event_answer("ignored", core::TokenSpan{nullptr, 0}, 0, nullptr,
-				                          "no user has this Clerk id", allocator);
-			});
+		if (!owner) {
+			create_clerk_user(event.clerk_id);
+			continue;
+		}
 		core::OwnerRecord user{};
 		DeletionLock lock{owner, &user, false, false, false, false};
 		if (ErrorData *error = in_subtransaction(lock_for_deletion, &lock))
