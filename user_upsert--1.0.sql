@@ -76,6 +76,14 @@ AS 'MODULE_PATHNAME', 'user_upsert_blocked_identities_changed_1_0';
 CREATE TRIGGER blocked_identities_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON user_upsert.blocked_identities
     FOR EACH STATEMENT EXECUTE FUNCTION user_upsert.blocked_identities_changed();
+-- Identities are matched normalized: a block is stored normalized, or refused (22023).
+CREATE FUNCTION user_upsert.blocked_identities_trigger()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'user_upsert_blocked_identities_trigger_1_0';
+CREATE TRIGGER blocked_identities_normalize
+    BEFORE INSERT OR UPDATE ON user_upsert.blocked_identities
+    FOR EACH ROW EXECUTE FUNCTION user_upsert.blocked_identities_trigger();
 
 INSERT INTO user_upsert.blocked_identities (kind, value, reason) VALUES
     ('wallet', '0x0000000000000000000000000000000000000000', 'the EVM zero address'),

@@ -149,6 +149,20 @@ SELECT pg_temp.try($$UPDATE user_upsert.users SET fid = 74 WHERE attrs->>'label'
 SELECT label, fid, version, merged_into FROM pg_temp.state WHERE label = 'M3';
 SELECT * FROM user_upsert.user_verify();
 
+-- blocked_identities holds normalized values, as identities are matched: a
+-- block typed in another spelling is stored normalized (and so blocks), an
+-- invalid one is 22023
+INSERT INTO user_upsert.blocked_identities (kind, value) VALUES
+    ('wallet', ' 0xABCDEF0000000000000000000000000000000099'), ('fid', ' 81 '), ('external', 'CLERK:user_blocked');
+SELECT kind, value FROM user_upsert.blocked_identities WHERE reason = 'blocked' ORDER BY 1, 2;
+SELECT pg_temp.try($$INSERT INTO user_upsert.blocked_identities (kind, value) VALUES ('fid', '007')$$) AS leading_zero;
+SELECT pg_temp.try($$INSERT INTO user_upsert.blocked_identities (kind, value)
+                      VALUES ('wallet', '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAe1')$$) AS bad_checksum;
+SELECT pg_temp.try($$UPDATE user_upsert.blocked_identities SET value = 'not a wallet' WHERE value LIKE '0xabcdef%'$$) AS bad_update;
+SELECT pg_temp.try($$SELECT user_upsert.user_upsert('{"wallets": ["0xabcdef0000000000000000000000000000000099"]}')$$) AS wallet_blocked,
+       pg_temp.try($$SELECT user_upsert.user_upsert('{"external": {"clerk": "user_blocked"}}')$$) AS clerk_blocked;
+DELETE FROM user_upsert.blocked_identities WHERE reason = 'blocked';
+
 -- session_replication_role = replica: the triggers do not fire, as usual.
 SET session_replication_role = replica;
 INSERT INTO user_upsert.users (fid, attrs) VALUES (60, '{"label": "R"}');

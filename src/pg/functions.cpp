@@ -83,11 +83,13 @@ user_upsert_user_lookup_1_0(PG_FUNCTION_ARGS) {
 namespace uu::pg {
 Datum users_trigger(FunctionCallInfo fcinfo);
 Datum identities_trigger(FunctionCallInfo fcinfo);
+Datum blocked_identities_trigger(FunctionCallInfo fcinfo);
 } // namespace uu::pg
 
 extern "C" {
 PG_FUNCTION_INFO_V1(user_upsert_users_trigger_1_0);
 PG_FUNCTION_INFO_V1(user_upsert_identities_trigger_1_0);
+PG_FUNCTION_INFO_V1(user_upsert_blocked_identities_trigger_1_0);
 }
 
 /* Trigger on user_upsert.users (BEFORE INSERT OR UPDATE, AFTER INSERT, AFTER UPDATE). */
@@ -100,6 +102,12 @@ user_upsert_users_trigger_1_0(PG_FUNCTION_ARGS) {
 extern "C" Datum
 user_upsert_identities_trigger_1_0(PG_FUNCTION_ARGS) {
 	return uu::pg::identities_trigger(fcinfo);
+}
+
+/* Trigger on user_upsert.blocked_identities (BEFORE INSERT OR UPDATE): values stored normalized. */
+extern "C" Datum
+user_upsert_blocked_identities_trigger_1_0(PG_FUNCTION_ARGS) {
+	return uu::pg::blocked_identities_trigger(fcinfo);
 }
 
 namespace uu::pg {

@@ -1021,4 +1021,25 @@ identities_trigger(FunctionCallInfo fcinfo) {
 	return PointerGetDatum(result);
 }
 
+/*
+ * blocked_identities BEFORE INSERT OR UPDATE: values are compared with
+ * normalized identities, so a block is stored normalized (DESIGN 2, 3) or
+ * refused (22023); a block spelled otherwise would never match. An unknown
+ * kind is left to the table's CHECK constraint.
+ */
+Datum
+blocked_identities_trigger(FunctionCallInfo fcinfo) {
+	TriggerData *trigger = trigger_data(fcinfo, "user_upsert.blocked_identities_trigger()");
+	HeapTuple tuple = TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) ? trigger->tg_newtuple : trigger->tg_trigtuple;
+	TupleDesc desc = trigger->tg_relation->rd_att;
+	int kind_column = SPI_fnumber(desc, "kind"), value_column = SPI_fnumber(desc, "value");
+	const char *kind = SPI_getvalue(tuple, desc, kind_column);
+	const char *raw = SPI_getvalue(tuple, desc, value_column);
+	if (!kind || !raw ||
+	    (strcmp(kind, "fid") != 0 && strcmp(kind, "wallet") != 0 && strcmp(kind, "agent") != 0 &&
+	     strcmp(kind, "external") != 0))
+		return PointerGetDatum(tuple);
+	return PointerGetDatum(with_normalized_value(tuple, desc, value_column, raw, normalize(kind, raw, "value")));
+}
+
 } // namespace uu::pg
