@@ -127,6 +127,8 @@ SELECT count(*) AS elements, count(*) FILTER (WHERE r->>'action' = 'inserted') A
   FROM user_upsert.user_upsert_many((SELECT jsonb_agg(jsonb_build_object('fid', 100000 + g, 'wallets',
          jsonb_build_array(pg_temp.w(100000 + g)))) FROM generate_series(1, 100000) g)) r;
 SELECT count(*) AS big_batch_users FROM user_upsert.users WHERE fid > 100000;
+-- an error object carries the error's hint too: the did-you-mean of an unknown key
+SELECT r->'error' AS error FROM user_upsert.user_upsert_many('[{"fid": 1, "usernme": "ann"}]') r;
 
 -- The application's own triggers and constraints see the batch's updates as they see an UPDATE's: a
 -- BEFORE trigger's change is in the answer and the row (a stored generated column follows it), an

@@ -91,6 +91,10 @@ error_result(int64 ordinal, ErrorData *edata) {
 		appendStringInfoString(&s, ", \"detail\": ");
 		escape_json(&s, edata->detail);
 	}
+	if (edata->hint) { /* a did-you-mean for an unknown key, or what to do instead */
+		appendStringInfoString(&s, ", \"hint\": ");
+		escape_json(&s, edata->hint);
+	}
 	appendStringInfoString(&s, "}}");
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));
 }
