@@ -247,12 +247,10 @@ check_event_id(std::string_view event_id) {
 		throw_invalid("event_id", "invalid \"event_id\"",
 		              "\"event_id\" has " + std::to_string(event_id.size()) + " bytes; the limit is " +
 		                  std::to_string(kMaxEventIdBytes) + ".");
-	for (std::size_t i = 0; i < event_id.size(); i++) {
-		unsigned char c = static_cast<unsigned char>(event_id[i]);
-		if (c < 0x20 || c == 0x7F)
+	for (std::size_t i = 0; i < event_id.size(); i++)
+		if (control_character_length(event_id, i) > 0)
 			throw_invalid("event_id", "invalid \"event_id\"",
 			              "\"event_id\" has a control character at byte " + std::to_string(i + 1) + ".");
-	}
 }
 
 TokenSpan

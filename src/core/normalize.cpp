@@ -77,6 +77,11 @@ is_control(unsigned char c) {
 	return c < 0x20 || c == 0x7f;
 }
 
+inline unsigned char
+byte_at(std::string_view s, std::size_t i) {
+	return i < s.size() ? static_cast<unsigned char>(s[i]) : 0;
+}
+
 inline bool
 is_digit(unsigned char c) {
 	return c >= '0' && c <= '9';
@@ -569,6 +574,34 @@ normalize_external(std::string_view provider_colon_subject, const std::string &f
 	return out;
 }
 
+std::size_t
+control_character_length(std::string_view s, std::size_t i) {
+	const unsigned char c = byte_at(s, i);
+	if (i < s.size() && is_control(c))
+		return 1;
+	if (c == 0xC2 && byte_at(s, i + 1) >= 0x80 && byte_at(s, i + 1) <= 0x9F)
+		return 2;
+	return 0;
+}
+
+std::size_t
+whitespace_length(std::string_view s, std::size_t i) {
+	const unsigned char c = byte_at(s, i), c1 = byte_at(s, i + 1), c2 = byte_at(s, i + 2);
+	if (i < s.size() && is_ascii_space(c))
+		return 1;
+	if (c == 0xC2 && (c1 == 0x85 || c1 == 0xA0)) /* NEL, no-break space */
+		return 2;
+	if (c == 0xE1 && c1 == 0x9A && c2 == 0x80) /* ogham space mark */
+		return 3;
+	if (c == 0xE2 && c1 == 0x80 && ((c2 >= 0x80 && c2 <= 0x8A) || c2 == 0xA8 || c2 == 0xA9 || c2 == 0xAF))
+		return 3; /* U+2000..U+200A, line and paragraph separators, narrow no-break space */
+	if (c == 0xE2 && c1 == 0x81 && c2 == 0x9F) /* medium mathematical space */
+		return 3;
+	if (c == 0xE3 && c1 == 0x80 && c2 == 0x80) /* ideographic space */
+		return 3;
+	return 0;
+}
+
 std::string
 normalize_email(std::string_view text, const std::string &field) {
 	static constexpr char what[] = "invalid email address";
@@ -586,6 +619,10 @@ normalize_email(std::string_view text, const std::string &field) {
 			throw_control(field, what, "An email address", c, i);
 		if (c == ' ')
 			throw_invalid(field, message_for(what, field), found_at("An email address must not contain whitespace", c, i));
+		if (control_character_length(s, i) > 0 || whitespace_length(s, i) > 0)
+			throw_invalid(field, message_for(what, field),
+			              "An email address must not contain whitespace or control characters; found one at byte " +
+			                  std::to_string(i + 1) + ".");
 		if (c == '@') {
 			if (at_count == 0)
 				at = i;

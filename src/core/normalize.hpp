@@ -20,6 +20,15 @@ namespace uu::core {
 std::string_view trim_ascii(std::string_view s);
 
 /*
+ * Byte length of the control character starting at s[i] (C0, DEL, or a C1
+ * control U+0080..U+009F in UTF-8), 0 when s[i] starts none.
+ */
+std::size_t control_character_length(std::string_view s, std::size_t i);
+
+/* Byte length of the Unicode whitespace character (White_Space, ASCII included) starting at s[i], or 0. */
+std::size_t whitespace_length(std::string_view s, std::size_t i);
+
+/*
  * fid given as a JSON number; `numeric_text` is the number as PostgreSQL's
  * numeric_out prints it ("3", "3.0", "-1", "1e+20" never occurs: numeric_out
  * prints plain digits). Any fractional part, even ".0", is refused.

@@ -98,12 +98,10 @@ parse_text_attribute(const std::string &field, const Json &value) {
 		throw_invalid(field, "\"" + field + "\" is too long",
 		              "The value has " + std::to_string(s.size()) + " bytes; the limit is " +
 		                  std::to_string(kMaxTextAttribute) + ".");
-	for (std::size_t i = 0; i < s.size(); i++) {
-		unsigned char c = static_cast<unsigned char>(s[i]);
-		if (c < 0x20 || c == 0x7f)
+	for (std::size_t i = 0; i < s.size(); i++)
+		if (control_character_length(s, i) > 0)
 			throw_invalid(field, "\"" + field + "\" contains a control character",
-			              "The byte at position " + std::to_string(i + 1) + " is a control character.");
-	}
+			              "The byte at position " + std::to_string(i + 1) + " starts a control character.");
 	return s;
 }
 

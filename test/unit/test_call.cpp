@@ -218,7 +218,7 @@ BOOST_AUTO_TEST_CASE(event_id_is_a_ledger_key_or_refused_naming_it) {
 	BOOST_TEST(!capture([&] { uu::core::check_event_id(std::string(uu::core::kMaxEventIdBytes, 'x')); }).has_value());
 	const std::string too_long(uu::core::kMaxEventIdBytes + 1, 'x');
 	for (std::string_view id : {std::string_view(""), std::string_view(too_long), std::string_view("msg\n1"),
-	                            std::string_view("msg\x7f")}) {
+	                            std::string_view("msg\x7f"), std::string_view("msg\xc2\x85" "1")}) {
 		auto e = capture([&] { uu::core::check_event_id(id); });
 		BOOST_REQUIRE(e.has_value());
 		BOOST_TEST((e->code == uu::core::Error::Code::InvalidParameter));

@@ -511,6 +511,28 @@ BOOST_AUTO_TEST_CASE(email_refused) {
 	CHECK_INVALID(core::normalize_email(std::string("foo@example.com") + '\0' + "x", "email"), "email",
 	              "control character \\x00 at position 16");
 	CHECK_INVALID(core::normalize_email("foo@exa\nmple.com", "email"), "email", "control character \\x0A");
+	/* Unicode whitespace and C1 controls too: no-break space, NEL, ideographic space, line separator */
+	for (const char *spaced : {"a@b\xc2\xa0" "c", "a@b\xc2\x85" "c", "a\xe3\x80\x80" "b@c", "a@b\xe2\x80\xa8" "c",
+	                           "a@b\xc2\x9b" "c"})
+		CHECK_INVALID(core::normalize_email(spaced, "email"), "email", "must not contain whitespace or control characters");
+	/* other non-ASCII letters stay accepted */
+	BOOST_TEST(core::normalize_email("\xe3\x81\x82@b\xc2\xa1" "c", "email") == "\xe3\x81\x82@b\xc2\xa1" "c");
+}
+
+BOOST_AUTO_TEST_CASE(control_and_whitespace_lengths) {
+	BOOST_TEST(core::control_character_length("a\x01", 1) == 1u);
+	BOOST_TEST(core::control_character_length("\x7f", 0) == 1u);
+	BOOST_TEST(core::control_character_length("\xc2\x80", 0) == 2u);
+	BOOST_TEST(core::control_character_length("\xc2\x9f", 0) == 2u);
+	BOOST_TEST(core::control_character_length("\xc2\xa0", 0) == 0u); /* no-break space: whitespace, not control */
+	BOOST_TEST(core::control_character_length("\xc2", 0) == 0u);       /* truncated: not read past the end */
+	BOOST_TEST(core::control_character_length("\xc3\xa9", 0) == 0u);
+	BOOST_TEST(core::whitespace_length(" ", 0) == 1u);
+	BOOST_TEST(core::whitespace_length("\xc2\xa0", 0) == 2u);
+	BOOST_TEST(core::whitespace_length("\xe2\x80\x8a", 0) == 3u);
+	BOOST_TEST(core::whitespace_length("\xe2\x80\x8b", 0) == 0u); /* zero width space is not White_Space */
+	BOOST_TEST(core::whitespace_length("\xe2\x80", 0) == 0u);
+	BOOST_TEST(core::whitespace_length("\xe3\x80\x80", 0) == 3u);
 }
 
 /* ------------------------------------------------------------------ messages */

@@ -510,7 +510,7 @@ BOOST_AUTO_TEST_CASE(text_attribute_limits) {
 			/* control characters anywhere */
 			for (const std::string &bad : {std::string("a\nb"), std::string("\t"), std::string("ab\r"),
 			                              std::string("a\x7f"), std::string("\x01"), std::string("a\x1b[31m"),
-			                              std::string("a\0b", 3)})
+			                              std::string("a\0b", 3), std::string("a\xc2\x85" "b"), std::string("\xc2\x9b" "31m")})
 				BOOST_TEST_CONTEXT(Json::string(bad).dump()) {
 					const Error c = refused(with_identity(key, Json::string(bad)), key);
 					BOOST_TEST(contains(c.message, "control character"), c.message);
