@@ -163,6 +163,20 @@ SELECT pg_temp.try($$SELECT user_upsert.user_upsert('{"wallets": ["0xabcdef00000
        pg_temp.try($$SELECT user_upsert.user_upsert('{"external": {"clerk": "user_blocked"}}')$$) AS clerk_blocked;
 DELETE FROM user_upsert.blocked_identities WHERE reason = 'blocked';
 
+-- max_wallets holds for direct SQL too, within one multi-row statement and for
+-- a new primary_address (linked as a wallet), as user_upsert() refuses it
+SET user_upsert.max_wallets = 2;
+SELECT user_upsert.user_upsert('{"fid": 90, "wallets": ["0x9000000000000000000000000000000000000001"], "attrs": {"label": "W"}}')->>'action';
+SELECT pg_temp.try($$INSERT INTO user_upsert.identities (kind, value, user_id)
+                      SELECT 'wallet', '0x90000000000000000000000000000000000000' || lpad(g::text, 2, '0'), u.id
+                        FROM user_upsert.users u, generate_series(2, 3) g WHERE u.fid = 90$$) AS two_more_wallets;
+SELECT pg_temp.try($$INSERT INTO user_upsert.identities (kind, value, user_id)
+                      SELECT 'wallet', '0x9000000000000000000000000000000000000002', id FROM user_upsert.users WHERE fid = 90$$) AS one_more_wallet;
+SELECT pg_temp.try($$UPDATE user_upsert.users SET primary_address = '0x9000000000000000000000000000000000000009' WHERE fid = 90$$) AS new_primary;
+SELECT pg_temp.try($$UPDATE user_upsert.users SET primary_address = '0x9000000000000000000000000000000000000002' WHERE fid = 90$$) AS held_primary;
+SELECT value FROM pg_temp.links WHERE owner = 'W' AND kind = 'wallet';
+RESET user_upsert.max_wallets;
+
 -- session_replication_role = replica: the triggers do not fire, as usual.
 SET session_replication_role = replica;
 INSERT INTO user_upsert.users (fid, attrs) VALUES (60, '{"label": "R"}');

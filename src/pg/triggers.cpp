@@ -229,6 +229,25 @@ check_one_per_user(const core::OwnerRecord &user, const char *user_id, const cor
 		                errhint("Unlink the old identity first with DELETE on user_upsert.identities.")));
 }
 
+/* UU001 when linking wallet `identity` would give `user` more than user_upsert.max_wallets (4.3), as user_upsert() refuses. */
+void
+check_wallet_room(const core::OwnerRecord &user, const char *user_id, const core::PayloadIdentity &identity) {
+	if (strcmp(identity.kind, "wallet") != 0)
+		return;
+	int wallets = 1;
+	for (uint32 i = 0; i < user.nidentities; i++)
+		if (strcmp(user.identities[i].kind, "wallet") == 0) {
+			if (strcmp(user.identities[i].value, identity.value) == 0)
+				return;
+			wallets++;
+		}
+	if (wallets > guc_max_wallets)
+		ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT), errmsg("too many wallets for one user"),
+		                errdetail("The write would give user %s %d wallets; user_upsert.max_wallets is %d.", user_id,
+		                          wallets, guc_max_wallets),
+		                errhint("Unlink a wallet first with DELETE on user_upsert.identities.")));
+}
+
 /*
  * Before a trigger calls user_upsert() to merge (direct_conflict = merge), it
  * gives back the identity locks it took, so that the call's back-off waits
@@ -556,6 +575,14 @@ users_before_update(TriggerData *trigger) {
 	core::PayloadIdentity identities[3];
 	uint32 n;
 	int elsewhere = check_user_identities(user_id, nu.values, before, may_merge, identities, &n);
+	if (elsewhere == 0)
+		for (uint32 i = 0; i < n; i++)
+			if (strcmp(identities[i].kind, "wallet") == 0) { /* a new primary_address is linked as a wallet */
+				core::OwnerRecord user{};
+				bool merged, deleted;
+				(void) lock_user_waiting(user_id, user, &merged, &deleted); /* the executor holds the row already */
+				check_wallet_room(user, user_id, identities[i]);
+			}
 
 	Links links{};
 	links.user_id = user_id;
@@ -845,6 +872,7 @@ identities_before_insert(TriggerData *trigger) {
 		return nullptr; /* user_upsert() merged the owner into this user and linked the identity */
 	}
 	check_one_per_user(user, user_id, identity);
+	check_wallet_room(user, user_id, identity);
 
 	MirrorWrite m = current_mirrors(user, user_id);
 	write_user_after_identity_change(m, add_mirror(m, kind, value));
@@ -927,6 +955,8 @@ identities_before_update(TriggerData *trigger) {
 		const char *held = held_value(target, kind, value);
 		if (held && !(strcmp(user_id, old_user) == 0 && strcmp(held, old_value) == 0))
 			check_one_per_user(target, user_id, identity);
+		if (strcmp(user_id, old_user) != 0 || strcmp(old_kind, "wallet") != 0) /* a wallet renamed in place adds none */
+			check_wallet_room(target, user_id, identity);
 	}
 
 	/* The source loses the old identity's mirror, the target gains the new one's. */
