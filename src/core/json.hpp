@@ -76,6 +76,9 @@ private:
 /* RFC 7386 JSON Merge Patch: returns target patched by patch. */
 Json merge_patch(const Json &target, const Json &patch);
 
+/* Appends each member of object `from` whose key `object` lacks (not null ones when skip_nulls), in `from`'s order. */
+void add_missing_members(Json &object, const Json &from, bool skip_nulls);
+
 /* Name of a Json type as a user reads it in an error ("a string", "an array"). */
 const char *json_type_name(Json::Type type);
 

@@ -63,9 +63,7 @@ apply_attrs(const Json &stored, const Payload &payload, Policy policy) {
 	if (payload.attrs_state == Payload::Attrs::Null)
 		return stored;
 	Json result = stored.is_object() ? stored : Json::object();
-	for (const auto &[key, value] : payload.attrs.members())
-		if (!value.is_null() && !result.find(key))
-			result.set(key, value);
+	add_missing_members(result, payload.attrs, true);
 	return result;
 }
 
@@ -266,9 +264,7 @@ plan_merge(const Payload &payload, const Config &config, const IdLookup &id, con
 		if (from.observed_at && (!row.observed_at || *from.observed_at > *row.observed_at))
 			row.observed_at = from.observed_at;
 		if (from.attrs.is_object())
-			for (const auto &[key, value] : from.attrs.members())
-				if (!row.attrs.find(key))
-					row.attrs.set(key, value);
+			add_missing_members(row.attrs, from.attrs, false);
 		MergeStep step;
 		step.loser_id = loser->id();
 		step.snapshot = user_document(loser->row, loser->identities);

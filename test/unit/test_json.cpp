@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <iterator>
+#include <map>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -156,6 +157,50 @@ BOOST_AUTO_TEST_CASE(merge_patch_keeps_member_order) {
 	BOOST_TEST(r.dump() == R"({"b": 4, "a": 2, "c": 3})");
 }
 
+BOOST_AUTO_TEST_CASE(merge_patch_removes_and_readds) {
+	/* a removed key leaves the others in order; keys the patch adds come after them */
+	const Json r = core::merge_patch(J(R"({"a": 1, "b": 2, "c": 3, "d": {"x": 1}})"),
+	                                 J(R"({"b": null, "e": 5, "d": {"x": null, "y": 2}, "zz": null})"));
+	BOOST_TEST(r.dump() == R"({"a": 1, "c": 3, "d": {"y": 2}, "e": 5})");
+}
+
+BOOST_AUTO_TEST_CASE(merge_patch_large_objects) {
+	/* 20,000 keys, every third removed, every other replaced, 10,000 added: the result key by key */
+	Json target = Json::object(), patch = Json::object();
+	for (int i = 0; i < 20000; i++)
+		target.members().emplace_back("k" + std::to_string(i), Json::number(i));
+	for (int i = 0; i < 30000; i++)
+		if (i < 20000 && i % 3 == 0)
+			patch.members().emplace_back("k" + std::to_string(i), Json::null());
+		else if (i % 2 == 0 || i >= 20000)
+			patch.members().emplace_back("k" + std::to_string(i), Json::number(-i));
+	const Json r = core::merge_patch(target, patch);
+	std::map<std::string, const Json *> got;
+	for (const auto &m : r.members())
+		got.emplace(m.first, &m.second);
+	std::size_t expected = 0;
+	for (int i = 0; i < 30000; i++) {
+		auto at = got.find("k" + std::to_string(i));
+		const Json *v = at == got.end() ? nullptr : at->second;
+		if (i < 20000 && i % 3 == 0) {
+			BOOST_TEST_REQUIRE(!v, i);
+			continue;
+		}
+		expected++;
+		BOOST_TEST_REQUIRE(v, i);
+		BOOST_TEST_REQUIRE(v->text() == std::to_string(i % 2 == 0 || i >= 20000 ? -i : i), i);
+	}
+	BOOST_TEST(r.members().size() == expected);
+}
+
+BOOST_AUTO_TEST_CASE(add_missing_members_keeps_present_values) {
+	Json object = J(R"({"a": 1, "b": null})");
+	core::add_missing_members(object, J(R"({"b": 2, "c": null, "d": 4, "a": 9})"), true);
+	BOOST_TEST(object.dump() == R"({"a": 1, "b": null, "d": 4})");
+	core::add_missing_members(object, J(R"({"c": null})"), false);
+	BOOST_TEST(object.dump() == R"({"a": 1, "b": null, "d": 4, "c": null})");
+}
+
 /* ================================================================== equality */
 
 BOOST_AUTO_TEST_CASE(equality_object_order_ignored) {
@@ -166,6 +211,9 @@ BOOST_AUTO_TEST_CASE(equality_object_order_ignored) {
 	BOOST_TEST((J(R"({"a": 1})") != J(R"({"b": 1})")));
 	BOOST_TEST((J(R"({})") == J(R"({})")));
 	BOOST_TEST((J(R"({})") != J(R"([])")));
+	/* same keys in another order, one value differing, found through the index */
+	BOOST_TEST((J(R"({"a": 1, "b": 2, "c": 3})") != J(R"({"c": 3, "a": 1, "b": 20})")));
+	BOOST_TEST((J(R"({"a": 1, "b": 2})") != J(R"({"b": 2, "c": 1})")));
 	/* arrays keep their order */
 	BOOST_TEST((J(R"([1, 2])") != J(R"([2, 1])")));
 	BOOST_TEST((J(R"([1, 2])") != J(R"([1, 2, 3])")));
