@@ -241,6 +241,14 @@ CREATE TRIGGER users_merge_after_update
 CREATE TRIGGER identities_mirror_before
     BEFORE INSERT OR UPDATE OR DELETE ON user_upsert.identities
     FOR EACH ROW EXECUTE FUNCTION user_upsert.identities_trigger();
+-- TRUNCATE fires no row trigger: the mirrors are cleared once the table is empty.
+CREATE FUNCTION user_upsert.identities_truncated()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'user_upsert_identities_truncated_1_0';
+CREATE TRIGGER identities_truncated
+    AFTER TRUNCATE ON user_upsert.identities
+    FOR EACH STATEMENT EXECUTE FUNCTION user_upsert.identities_truncated();
 
 -- For code that only knows INSERT: INSERT … RETURNING * through user_upsert().
 CREATE VIEW user_upsert.users_upsert AS

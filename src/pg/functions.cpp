@@ -84,12 +84,14 @@ namespace uu::pg {
 Datum users_trigger(FunctionCallInfo fcinfo);
 Datum identities_trigger(FunctionCallInfo fcinfo);
 Datum blocked_identities_trigger(FunctionCallInfo fcinfo);
+Datum identities_truncated(FunctionCallInfo fcinfo);
 } // namespace uu::pg
 
 extern "C" {
 PG_FUNCTION_INFO_V1(user_upsert_users_trigger_1_0);
 PG_FUNCTION_INFO_V1(user_upsert_identities_trigger_1_0);
 PG_FUNCTION_INFO_V1(user_upsert_blocked_identities_trigger_1_0);
+PG_FUNCTION_INFO_V1(user_upsert_identities_truncated_1_0);
 }
 
 /* Trigger on user_upsert.users (BEFORE INSERT OR UPDATE, AFTER INSERT, AFTER UPDATE). */
@@ -108,6 +110,12 @@ user_upsert_identities_trigger_1_0(PG_FUNCTION_ARGS) {
 extern "C" Datum
 user_upsert_blocked_identities_trigger_1_0(PG_FUNCTION_ARGS) {
 	return uu::pg::blocked_identities_trigger(fcinfo);
+}
+
+/* Trigger on user_upsert.identities (AFTER TRUNCATE): the users' mirror columns are cleared. */
+extern "C" Datum
+user_upsert_identities_truncated_1_0(PG_FUNCTION_ARGS) {
+	return uu::pg::identities_truncated(fcinfo);
 }
 
 namespace uu::pg {

@@ -184,6 +184,13 @@ constexpr StatementText kStatements[] = {
      "    ON CONFLICT DO NOTHING",
      3,
      {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID}},
+    /* ClearAllMirrors */
+    {Statement::ClearAllMirrors,
+     "UPDATE user_upsert.users AS u SET fid = NULL, primary_address = NULL, agent_id = NULL, "
+     "       updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
+     " WHERE u.fid IS NOT NULL OR u.primary_address IS NOT NULL OR u.agent_id IS NOT NULL",
+     0,
+     {}},
 };
 static_assert(sizeof kStatements / sizeof kStatements[0] == static_cast<size_t>(Statement::Count_),
               "one SQL text per Statement");

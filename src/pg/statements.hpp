@@ -37,6 +37,7 @@ enum class Statement {
 	WaitForIdentityRows, /* FOR UPDATE on a user's identities rows, waiting */
 	BulkInsertUsers,     /* InsertUser for many rows, ids given, rows returned as composites */
 	BulkLinkIdentities,  /* LinkIdentities with one user id per identity */
+	ClearAllMirrors,     /* after TRUNCATE identities: no user keeps a fid, primary_address or agent_id */
 	Count_
 };
 

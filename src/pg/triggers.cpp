@@ -1051,6 +1051,37 @@ identities_trigger(FunctionCallInfo fcinfo) {
 	return PointerGetDatum(result);
 }
 
+namespace {
+
+void
+clear_all_mirrors(void *) {
+	execute(Statement::ClearAllMirrors, nullptr, nullptr, SPI_OK_UPDATE);
+}
+
+} // namespace
+
+/*
+ * identities AFTER TRUNCATE: the mirror columns follow the identities they
+ * mirror (DESIGN 2), so every user loses its fid, primary_address and
+ * agent_id (a new version each). It fires after every table of the command
+ * is emptied: with TRUNCATE users, identities or a cascade there is no
+ * user left to write.
+ */
+Datum
+identities_truncated(FunctionCallInfo fcinfo) {
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+	    !TRIGGER_FIRED_BY_TRUNCATE(reinterpret_cast<TriggerData *>(fcinfo->context)->tg_event))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("user_upsert.identities_truncated() must be a TRUNCATE trigger")));
+	int nest_level = pin_search_path();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	as_extension_write(clear_all_mirrors, nullptr);
+	SPI_finish();
+	unpin_search_path(nest_level);
+	return PointerGetDatum(nullptr);
+}
+
 /*
  * blocked_identities BEFORE INSERT OR UPDATE: values are compared with
  * normalized identities, so a block is stored normalized (DESIGN 2, 3) or
