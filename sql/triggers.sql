@@ -188,6 +188,17 @@ SELECT user_upsert.user_lookup('fid', '90') AS lookup_after_truncate;
 SELECT * FROM user_upsert.user_verify();
 ROLLBACK;
 
+-- the attribute columns get a payload's checks too: email normalized (or
+-- 22023), text attributes bounded and free of control characters, attrs an
+-- object, an inserted version at least 1
+SELECT pg_temp.try($$UPDATE user_upsert.users SET email = 'not an email' WHERE fid = 90$$) AS bad_email;
+UPDATE user_upsert.users SET email = ' Wanda@Example.COM ' WHERE fid = 90 RETURNING email;
+SELECT pg_temp.try($$UPDATE user_upsert.users SET username = E'w\u0085x' WHERE fid = 90$$) AS c1_in_username,
+       pg_temp.try($$UPDATE user_upsert.users SET display_name = repeat('d', 4097) WHERE fid = 90$$) AS long_display_name,
+       pg_temp.try($$UPDATE user_upsert.users SET attrs = '[1, 2]' WHERE fid = 90$$) AS attrs_array;
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (fid, version) VALUES (91, 0)$$) AS version_zero;
+SELECT * FROM user_upsert.user_verify();
+
 -- session_replication_role = replica: the triggers do not fire, as usual.
 SET session_replication_role = replica;
 INSERT INTO user_upsert.users (fid, attrs) VALUES (60, '{"label": "R"}');

@@ -90,18 +90,10 @@ parse_fid(const std::string &field, const Json &value) {
 	wrong_type(field, "an integer or a string of digits", value);
 }
 
-/* username, display_name, avatar_url: bounded, no control characters. */
 std::string
 parse_text_attribute(const std::string &field, const Json &value) {
 	const std::string &s = require_string(field, value, "a string or null");
-	if (s.size() > kMaxTextAttribute)
-		throw_invalid(field, "\"" + field + "\" is too long",
-		              "The value has " + std::to_string(s.size()) + " bytes; the limit is " +
-		                  std::to_string(kMaxTextAttribute) + ".");
-	for (std::size_t i = 0; i < s.size(); i++)
-		if (control_character_length(s, i) > 0)
-			throw_invalid(field, "\"" + field + "\" contains a control character",
-			              "The byte at position " + std::to_string(i + 1) + " starts a control character.");
+	check_text_attribute(s, field);
 	return s;
 }
 
@@ -131,6 +123,18 @@ check_depth(const Json &value, const std::string &field, int depth) {
 }
 
 } // namespace
+
+void
+check_text_attribute(std::string_view s, const std::string &field) {
+	if (s.size() > kMaxTextAttribute)
+		throw_invalid(field, "\"" + field + "\" is too long",
+		              "The value has " + std::to_string(s.size()) + " bytes; the limit is " +
+		                  std::to_string(kMaxTextAttribute) + ".");
+	for (std::size_t i = 0; i < s.size(); i++)
+		if (control_character_length(s, i) > 0)
+			throw_invalid(field, "\"" + field + "\" contains a control character",
+			              "The byte at position " + std::to_string(i + 1) + " starts a control character.");
+}
 
 const char *
 identity_kind_name(IdentityKind kind) {

@@ -79,4 +79,7 @@ std::uint64_t identity_lock_key(std::string_view kind, std::string_view value);
 /* Longest text attribute (email excepted, which has its own limit), in bytes. */
 constexpr std::size_t kMaxTextAttribute = 4096;
 
+/* username, display_name, avatar_url: at most kMaxTextAttribute bytes, no control character; throws naming `field`. */
+void check_text_attribute(std::string_view value, const std::string &field);
+
 } // namespace uu::core

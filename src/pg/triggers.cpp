@@ -20,6 +20,7 @@
  *	  src/pg/triggers.cpp
  */
 #include "core/call.hpp"
+#include "core/normalize.hpp"
 #include "core/payload.hpp"
 #include "pg/boundary.hpp"
 #include "pg/guc.hpp"
@@ -59,6 +60,7 @@ namespace {
 /* Column numbers of user_upsert.users used here. */
 struct UserColumns {
 	int id, fid, primary_address, agent_id, version, updated_at, merged_into, created_at, deleted_at;
+	int email, username, display_name, avatar_url, attrs;
 };
 
 UserColumns
@@ -67,7 +69,9 @@ user_columns(TupleDesc desc) {
 	                   SPI_fnumber(desc, "primary_address"), SPI_fnumber(desc, "agent_id"),
 	                   SPI_fnumber(desc, "version"),     SPI_fnumber(desc, "updated_at"),
 	                   SPI_fnumber(desc, "merged_into"), SPI_fnumber(desc, "created_at"),
-	                   SPI_fnumber(desc, "deleted_at")};
+	                   SPI_fnumber(desc, "deleted_at"),  SPI_fnumber(desc, "email"),
+	                   SPI_fnumber(desc, "username"),    SPI_fnumber(desc, "display_name"),
+	                   SPI_fnumber(desc, "avatar_url"),  SPI_fnumber(desc, "attrs")};
 }
 
 /* A column as text (SPI_getvalue: palloc'd), or nullptr when NULL. */
@@ -333,17 +337,47 @@ struct NewUserTuple {
 	IdentityColumns values;
 };
 
-/* Normalizes NEW's identity columns (22023), rewriting the tuple when a value changes. */
+/*
+ * Normalizes NEW's identity columns and email, and checks its text
+ * attributes and attrs as a payload's (22023), rewriting the tuple when a
+ * value changes.
+ */
 NewUserTuple
 normalize_user_tuple(HeapTuple tuple, TupleDesc desc, const UserColumns &c) {
 	NewUserTuple out{tuple, {column_text(tuple, desc, c.fid), column_text(tuple, desc, c.primary_address),
 	                         column_text(tuple, desc, c.agent_id)}};
 	if (out.values.fid)
 		out.values.fid = normalize("fid", out.values.fid, "fid");
-	int cols[2];
-	Datum values[2];
-	bool nulls[2] = {false, false};
+	int cols[3];
+	Datum values[3];
+	bool nulls[3] = {false, false, false};
 	int n = 0;
+	if (const char *email = column_text(tuple, desc, c.email)) {
+		core::Allocator allocator = palloc_allocator(CurrentMemoryContext);
+		const char *normalized = cxx_phase("user_upsert trigger", [&] {
+			return allocator.copy(core::normalize_email(email, "email"));
+		});
+		if (strcmp(normalized, email) != 0) {
+			cols[n] = c.email;
+			values[n++] = CStringGetTextDatum(normalized);
+		}
+	}
+	for (int column : {c.username, c.display_name, c.avatar_url})
+		if (const char *text = column_text(tuple, desc, column)) {
+			const char *field = SPI_fname(desc, column);
+			(void) cxx_phase("user_upsert trigger", [&] {
+				core::check_text_attribute(text, field);
+				return true;
+			});
+		}
+	bool attrs_null;
+	Datum attrs = heap_getattr(tuple, c.attrs, desc, &attrs_null);
+	if (!attrs_null) {
+		Jsonb *object = DatumGetJsonbP(attrs);
+		if (!JB_ROOT_IS_OBJECT(object))
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("\"attrs\" must be a JSON object"),
+			                errdetail("The value is %s.", JB_ROOT_IS_SCALAR(object) ? "a scalar" : "an array")));
+	}
 	if (out.values.wallet) {
 		const char *normalized = normalize("wallet", out.values.wallet, "primary_address");
 		if (strcmp(normalized, out.values.wallet) != 0) {
@@ -481,6 +515,11 @@ users_before_insert(TriggerData *trigger) {
 			                errhint("Use user_upsert() or the users_upsert view to update it.")));
 	}
 
+	bool version_null;
+	Datum version = heap_getattr(nu.tuple, c.version, desc, &version_null);
+	if (!version_null && DatumGetInt64(version) < 1) /* versions start at 1 (DESIGN 2); NULL is NOT NULL's */
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("\"version\" must be at least 1"),
+		                errdetail("The row gives version " INT64_FORMAT ".", DatumGetInt64(version))));
 	const char *merged_into = column_text(nu.tuple, desc, c.merged_into);
 	if (merged_into || column_text(nu.tuple, desc, c.deleted_at))
 		refuse_tombstone_identities(nu.values); /* pg_restore inserts tombstones as they were dumped */
