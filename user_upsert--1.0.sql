@@ -341,6 +341,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     removed bigint;
+    cutoff timestamptz;
 BEGIN
     -- NULL would mean "no limit" to LIMIT; a negative interval reaches rows recorded after now().
     IF older_than IS NULL OR older_than OPERATOR(pg_catalog.<) '0'::interval THEN
@@ -351,9 +352,14 @@ BEGIN
         RAISE EXCEPTION 'invalid "max_rows"' USING ERRCODE = 'invalid_parameter_value',
             DETAIL = '"max_rows" must be zero or more: it bounds the rows one call deletes.';
     END IF;
+    BEGIN
+        cutoff := pg_catalog.now() OPERATOR(pg_catalog.-) older_than;
+    EXCEPTION WHEN datetime_field_overflow THEN
+        RETURN 0;  -- before the first representable timestamp: no row is that old
+    END;
     WITH old AS (
         SELECT e.event_id FROM user_upsert.events e
-         WHERE e.received_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) older_than)
+         WHERE e.received_at OPERATOR(pg_catalog.<) cutoff
          ORDER BY e.received_at
          LIMIT max_rows
            FOR UPDATE SKIP LOCKED),

@@ -153,6 +153,8 @@ SELECT older_than, max_rows,
   FROM (VALUES (NULL::interval, 10), ('-1 day', 10), ('30 days', NULL::integer), ('30 days', -1),
                ('0 days', 0)) AS v(older_than, max_rows);
 SELECT count(*) AS left_after_refusals FROM user_upsert.events;
+-- an interval reaching before the first timestamp PostgreSQL can hold removes nothing, without an error
+SELECT user_upsert.events_cleanup('178000000 years', 10) AS removed_older_than_time;
 SELECT * FROM user_upsert.user_verify();
 
 -- user_upsert_many: one result per element, in order, bad elements reported.
