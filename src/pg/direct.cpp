@@ -927,6 +927,20 @@ waited_for_transaction(TransactionId xid) {
 	return true;
 }
 
+void
+wait_for_uncommitted_identity(const char *kind, const char *value) {
+	for (int attempt = 0;; attempt++) {
+		TransactionId xid = direct_identity_in_progress(kind, value);
+		if (!TransactionIdIsValid(xid))
+			return;
+		if (attempt >= 100)
+			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			                errmsg("identity (%s, %s) stayed in another transaction's write", kind, value),
+			                errhint("Retry the transaction.")));
+		(void) waited_for_transaction(xid);
+	}
+}
+
 char *
 uuid_text(const pg_uuid_t *uuid) {
 	/* uuid_out's spelling (8-4-4-4-12 lowercase hex) without its StringInfo, one character at a time. */

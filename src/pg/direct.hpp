@@ -84,6 +84,13 @@ DirectFetch direct_fetch_user_by_mirror(const char *kind, const char *value, Dir
                                         DirectUser &user);
 
 /*
+ * Waits while another transaction is inserting or deleting the identities row
+ * (kind, value) (a dirty probe of its primary key, as a unique check does).
+ * For the triggers: a batch gives its identity locks back before it commits.
+ */
+void wait_for_uncommitted_identity(const char *kind, const char *value);
+
+/*
  * The transaction inserting or deleting the identities row (kind, value)
  * right now (a dirty probe), or InvalidTransactionId.
  */

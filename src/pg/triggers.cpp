@@ -109,33 +109,20 @@ lock_pairs(const char *const *kinds, const char *const *values, int n) {
 		keys[j] = key;
 		ndistinct++;
 	}
+	lock_identities(keys, static_cast<uint32>(ndistinct));
 	/*
 	 * A batch gives its identity locks back before it commits: an identity it
-	 * linked is then held by nobody yet invisible. Wait for such a write to
+	 * linked is then held by nobody yet invisible. Wait for such an insert to
 	 * end, as a unique index would, before deciding on these identities, and
-	 * wait holding none of them: the batch may need one of them again, and
-	 * a batch that waits for a lock this trigger holds while this trigger
-	 * waits for the batch is a cycle only the batch's 100 restarts ended
-	 * (98 s in one stress run, then 40P01).
+	 * keep the locks while waiting: when the batch restarts (its deadlock
+	 * check makes it the one to give way), it then waits for them instead of
+	 * linking the identity again at once, which kept this trigger waiting
+	 * round after round (b93e750 gave them back: stress stalls of ~100 s).
 	 */
-	for (int attempt = 0;; attempt++) {
-		const LockMark mark = identity_locks_mark();
-		lock_identities(keys, static_cast<uint32>(ndistinct));
-		if (!batch_running_elsewhere())
-			return;
-		TransactionId writer = InvalidTransactionId;
-		for (int i = 0; i < n && !TransactionIdIsValid(writer); i++)
+	if (batch_running_elsewhere())
+		for (int i = 0; i < n; i++)
 			if (values[i])
-				writer = direct_identity_in_progress(kinds[i], values[i]);
-		if (!TransactionIdIsValid(writer))
-			return;
-		release_identities_since(mark);
-		if (attempt >= 100)
-			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-			                errmsg("an identity of this write stayed in another transaction's write"),
-			                errhint("Retry the transaction.")));
-		(void) waited_for_transaction(writer);
-	}
+				wait_for_uncommitted_identity(kinds[i], values[i]);
 }
 
 /* Owners of identities, cross-checked and refusing blocked values as user_upsert() does. */
