@@ -98,22 +98,31 @@ append_container_tokens(TokenBuffer &buf, JsonbContainer *container) {
 namespace {
 
 /*
- * A JsonbValue tree straight from tokens, for JsonbValueToJsonb(): no
- * pushJsonbValue() state machine. Object keys are put in jsonb's order here
- * (shorter first, then bytewise; of duplicates the last wins, as
- * pushJsonbValue() keeps it).
+ * Tokens written straight into jsonb's binary form, laid out byte for byte
+ * as convertToJsonb() (jsonb_util.c) lays out the JsonbValue tree it is
+ * given: no tree, no pushJsonbValue() state machine. Object keys go in
+ * jsonb's order (shorter first, then bytewise; of duplicates the last wins,
+ * as pushJsonbValue() keeps it).
  */
+struct PairRef {
+	const Token *key;
+	uint32 value; /* index of the member's value token */
+	uint32 order;
+};
+
 int
-compare_pairs(const void *a, const void *b) {
-	const JsonbPair *pa = static_cast<const JsonbPair *>(a);
-	const JsonbPair *pb = static_cast<const JsonbPair *>(b);
-	int la = pa->key.val.string.len, lb = pb->key.val.string.len;
-	if (la != lb)
-		return la < lb ? -1 : 1;
-	int c = memcmp(pa->key.val.string.val, pb->key.val.string.val, la);
+compare_pairs(const PairRef &a, const PairRef &b) {
+	if (a.key->len != b.key->len)
+		return a.key->len < b.key->len ? -1 : 1;
+	int c = memcmp(a.key->str, b.key->str, a.key->len);
 	if (c != 0)
 		return c;
-	return pa->order > pb->order ? -1 : 1; /* later first: it is the one kept */
+	return a.order > b.order ? -1 : 1; /* later first: it is the one kept */
+}
+
+int
+compare_pairs_qsort(const void *a, const void *b) {
+	return compare_pairs(*static_cast<const PairRef *>(a), *static_cast<const PairRef *>(b));
 }
 
 Numeric
@@ -135,106 +144,178 @@ number_value(const Token &t) {
 	    DirectFunctionCall3(numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 }
 
-/* Number of direct children of the container opening at tokens[i] (pairs for an object). */
+/* Index just past the value starting at tokens[i]. */
 uint32
-count_children(TokenSpan span, uint32 i) {
-	uint32 n = 0;
+skip_value(TokenSpan span, uint32 i) {
 	int depth = 0;
-	for (uint32 j = i + 1; j < span.count; j++) {
-		TokenType t = span.tokens[j].type;
-		if (t == TokenType::ObjectEnd || t == TokenType::ArrayEnd) {
-			if (depth == 0)
-				return n;
-			depth--;
-			continue;
-		}
-		if (depth == 0 && t != TokenType::Key)
-			n++;
+	for (; i < span.count; i++) {
+		TokenType t = span.tokens[i].type;
 		if (t == TokenType::ObjectBegin || t == TokenType::ArrayBegin)
 			depth++;
+		else if (t == TokenType::ObjectEnd || t == TokenType::ArrayEnd)
+			depth--;
+		else if (t == TokenType::Key)
+			continue;
+		if (depth == 0)
+			return i + 1;
+		if (depth < 0)
+			break;
 	}
-	elog(ERROR, "unterminated container in a token stream");
+	elog(ERROR, "unterminated value in a token stream");
 	pg_unreachable();
 }
 
-/* Fills `out` from the value at tokens[*i], leaving *i past it. */
+/* padBufferToInt(): zero bytes up to the next 4-byte boundary of the whole datum; their count. */
+int
+pad_to_int(StringInfo buf) {
+	int padding = INTALIGN(buf->len) - buf->len;
+	if (padding > 0) {
+		enlargeStringInfo(buf, padding);
+		memset(buf->data + buf->len, 0, padding);
+		buf->len += padding;
+	}
+	return padding;
+}
+
+/* reserveFromBuffer(): `len` bytes to fill later, by offset (the buffer moves as it grows). */
+int
+reserve(StringInfo buf, int len) {
+	enlargeStringInfo(buf, len);
+	int offset = buf->len;
+	buf->len += len;
+	buf->data[buf->len] = '\0';
+	return offset;
+}
+
 void
-build_value(TokenSpan span, uint32 *i, JsonbValue *out) {
+check_total_length(int total, const char *container) {
+	if (total > static_cast<int>(JENTRY_OFFLENMASK))
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("total size of jsonb %s elements exceeds the maximum of %d bytes", container,
+		                       JENTRY_OFFLENMASK)));
+}
+
+JEntry write_value(StringInfo buf, TokenSpan span, uint32 *i);
+
+/* One child's JEntry at `slot` of the container's array, every JB_OFFSET_STRIDE'th as an end offset. */
+void
+store_entry(StringInfo buf, int jentries, int slot, JEntry meta, int *total, const char *container) {
+	*total += JBE_OFFLENFLD(meta);
+	check_total_length(*total, container);
+	if (slot % JB_OFFSET_STRIDE == 0)
+		meta = (meta & JENTRY_TYPEMASK) | static_cast<uint32>(*total) | JENTRY_HAS_OFF;
+	memcpy(buf->data + jentries + slot * sizeof(JEntry), &meta, sizeof(JEntry));
+}
+
+/* A string's bytes; its JEntry. */
+JEntry
+write_string(StringInfo buf, const Token &t) {
+	if (t.len > JENTRY_OFFLENMASK)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("string too long to represent as jsonb string")));
+	appendBinaryStringInfo(buf, t.str, static_cast<int>(t.len));
+	return t.len;
+}
+
+JEntry
+write_array(StringInfo buf, TokenSpan span, uint32 *i) {
+	uint32 n = 0;
+	for (uint32 j = *i; j < span.count && span.tokens[j].type != TokenType::ArrayEnd; j = skip_value(span, j))
+		n++;
+	if (n > JB_CMASK)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("too many jsonb array elements")));
+	int base = buf->len;
+	pad_to_int(buf);
+	uint32 header = n | JB_FARRAY;
+	appendBinaryStringInfo(buf, reinterpret_cast<const char *>(&header), sizeof(header));
+	int jentries = reserve(buf, static_cast<int>(sizeof(JEntry) * n));
+	int total = 0;
+	for (uint32 k = 0; k < n; k++)
+		store_entry(buf, jentries, static_cast<int>(k), write_value(buf, span, i), &total, "array");
+	(*i)++; /* ArrayEnd */
+	total = buf->len - base;
+	check_total_length(total, "array");
+	return JENTRY_ISCONTAINER | static_cast<uint32>(total);
+}
+
+JEntry
+write_object(StringInfo buf, TokenSpan span, uint32 *i) {
+	uint32 n = 0;
+	for (uint32 j = *i; j < span.count && span.tokens[j].type == TokenType::Key; j = skip_value(span, j + 1))
+		n++;
+	PairRef small[32];
+	PairRef *pairs = n <= lengthof(small) ? small : static_cast<PairRef *>(palloc(sizeof(PairRef) * n));
+	for (uint32 k = 0; k < n; k++) {
+		pairs[k] = PairRef{&span.tokens[*i], *i + 1, k};
+		*i = skip_value(span, *i + 1);
+	}
+	if (*i >= span.count || span.tokens[*i].type != TokenType::ObjectEnd)
+		elog(ERROR, "object member without a key in a token stream");
+	(*i)++; /* ObjectEnd */
+	if (n > 1) {
+		if (n <= lengthof(small)) /* a row's keys, mostly in order already */
+			for (uint32 k = 1; k < n; k++) {
+				PairRef moving = pairs[k];
+				uint32 j = k;
+				for (; j > 0 && compare_pairs(pairs[j - 1], moving) > 0; j--)
+					pairs[j] = pairs[j - 1];
+				pairs[j] = moving;
+			}
+		else
+			qsort(pairs, n, sizeof(PairRef), compare_pairs_qsort);
+		uint32 kept = 1;
+		for (uint32 k = 1; k < n; k++)
+			if (pairs[k].key->len != pairs[kept - 1].key->len ||
+			    memcmp(pairs[k].key->str, pairs[kept - 1].key->str, pairs[k].key->len) != 0)
+				pairs[kept++] = pairs[k];
+		n = kept;
+	}
+	if (n > JB_CMASK)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("too many jsonb object members")));
+	int base = buf->len;
+	pad_to_int(buf);
+	uint32 header = n | JB_FOBJECT;
+	appendBinaryStringInfo(buf, reinterpret_cast<const char *>(&header), sizeof(header));
+	int jentries = reserve(buf, static_cast<int>(sizeof(JEntry) * n * 2));
+	int total = 0;
+	for (uint32 k = 0; k < n; k++)
+		store_entry(buf, jentries, static_cast<int>(k), write_string(buf, *pairs[k].key), &total, "object");
+	for (uint32 k = 0; k < n; k++) {
+		uint32 j = pairs[k].value;
+		store_entry(buf, jentries, static_cast<int>(k + n), write_value(buf, span, &j), &total, "object");
+	}
+	total = buf->len - base;
+	check_total_length(total, "object");
+	return JENTRY_ISCONTAINER | static_cast<uint32>(total);
+}
+
+/* Writes the value at tokens[*i], leaving *i past it; its JEntry. */
+JEntry
+write_value(StringInfo buf, TokenSpan span, uint32 *i) {
 	check_stack_depth();
 	if (*i >= span.count)
 		elog(ERROR, "truncated token stream");
 	const Token &t = span.tokens[(*i)++];
 	switch (t.type) {
-	case TokenType::ObjectBegin: {
-		uint32 n = count_children(span, *i - 1);
-		out->type = jbvObject;
-		out->val.object.nPairs = static_cast<int>(n);
-		out->val.object.pairs = static_cast<JsonbPair *>(palloc(sizeof(JsonbPair) * (n ? n : 1)));
-		for (uint32 k = 0; k < n; k++) {
-			const Token &key = span.tokens[(*i)++];
-			if (key.type != TokenType::Key)
-				elog(ERROR, "object member without a key in a token stream");
-			JsonbPair &pair = out->val.object.pairs[k];
-			pair.key.type = jbvString;
-			pair.key.val.string.val = const_cast<char *>(key.str);
-			pair.key.val.string.len = static_cast<int>(key.len);
-			pair.order = k;
-			build_value(span, i, &pair.value);
-		}
-		(*i)++; /* ObjectEnd */
-		if (n > 1) {
-			JsonbPair *pairs = out->val.object.pairs;
-			if (n <= 32) /* pg_qsort swaps these 40-byte pairs bytewise: slower than this for a row's keys */
-				for (uint32 k = 1; k < n; k++) {
-					JsonbPair moving = pairs[k];
-					uint32 j = k;
-					for (; j > 0 && compare_pairs(&pairs[j - 1], &moving) > 0; j--)
-						pairs[j] = pairs[j - 1];
-					pairs[j] = moving;
-				}
-			else
-				qsort(pairs, n, sizeof(JsonbPair), compare_pairs);
-			uint32 kept = 1;
-			for (uint32 k = 1; k < n; k++)
-				if (pairs[k].key.val.string.len != pairs[kept - 1].key.val.string.len ||
-				    memcmp(pairs[k].key.val.string.val, pairs[kept - 1].key.val.string.val,
-				           pairs[k].key.val.string.len) != 0)
-					pairs[kept++] = pairs[k];
-			out->val.object.nPairs = static_cast<int>(kept);
-		}
-		return;
+	case TokenType::ObjectBegin: return write_object(buf, span, i);
+	case TokenType::ArrayBegin: return write_array(buf, span, i);
+	case TokenType::String: return write_string(buf, t);
+	case TokenType::Number: {
+		Numeric number = number_value(t);
+		int padding = pad_to_int(buf);
+		int size = static_cast<int>(VARSIZE_ANY(number));
+		appendBinaryStringInfo(buf, reinterpret_cast<const char *>(number), size);
+		return JENTRY_ISNUMERIC | static_cast<uint32>(padding + size);
 	}
-	case TokenType::ArrayBegin: {
-		uint32 n = count_children(span, *i - 1);
-		out->type = jbvArray;
-		out->val.array.rawScalar = false;
-		out->val.array.nElems = static_cast<int>(n);
-		out->val.array.elems = static_cast<JsonbValue *>(palloc(sizeof(JsonbValue) * (n ? n : 1)));
-		for (uint32 k = 0; k < n; k++)
-			build_value(span, i, &out->val.array.elems[k]);
-		(*i)++; /* ArrayEnd */
-		return;
-	}
-	case TokenType::String:
-		out->type = jbvString;
-		out->val.string.val = const_cast<char *>(t.str);
-		out->val.string.len = static_cast<int>(t.len);
-		return;
-	case TokenType::Number:
-		out->type = jbvNumeric;
-		out->val.numeric = number_value(t);
-		return;
-	case TokenType::True:
-	case TokenType::False:
-		out->type = jbvBool;
-		out->val.boolean = t.type == TokenType::True;
-		return;
-	case TokenType::Null: out->type = jbvNull; return;
+	case TokenType::True: return JENTRY_ISBOOL_TRUE;
+	case TokenType::False: return JENTRY_ISBOOL_FALSE;
+	case TokenType::Null: return JENTRY_ISNULL;
 	case TokenType::Key:
 	case TokenType::ObjectEnd:
 	case TokenType::ArrayEnd: break;
 	}
 	elog(ERROR, "unexpected token %d in a token stream", static_cast<int>(t.type));
+	pg_unreachable();
 }
 
 } // namespace
@@ -244,12 +325,16 @@ tokens_to_jsonb(TokenSpan span) {
 	if (span.count == 0 ||
 	    (span.tokens[0].type != TokenType::ObjectBegin && span.tokens[0].type != TokenType::ArrayBegin))
 		elog(ERROR, "scalar jsonb documents are not built by user_upsert");
-	JsonbValue root;
+	StringInfoData buf;
+	initStringInfo(&buf);
+	reserve(&buf, VARHDRSZ);
 	uint32 i = 0;
-	build_value(span, &i, &root);
+	(void) write_value(&buf, span, &i);
 	if (i != span.count)
 		elog(ERROR, "trailing tokens after a jsonb document");
-	return JsonbValueToJsonb(&root);
+	Jsonb *jb = reinterpret_cast<Jsonb *>(buf.data);
+	SET_VARSIZE(jb, buf.len);
+	return jb;
 }
 
 } // namespace uu::pg

@@ -1,7 +1,8 @@
 /*
  * jsonb.hpp
- *	  Jsonb <-> core tokens without a text round trip (JsonbIterator in,
- *	  pushJsonbValue out, as contrib/jsonb_plpython does). Include after
+ *	  Jsonb <-> core tokens without a text round trip (JsonbIterator in, as
+ *	  contrib/jsonb_plpython does; out, the binary layout convertToJsonb()
+ *	  writes, straight from the tokens). Include after
  *	  postgres.h. Both functions can ereport; call them only in PG phases.
  *
  * IDENTIFICATION
