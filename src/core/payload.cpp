@@ -223,7 +223,8 @@ parse_payload(const Json &doc, const Config &config) {
 	Payload p;
 	std::vector<std::string> listed_wallets;
 	for (const auto &[key, value] : doc.members()) {
-		if (key == "id") {
+		const std::string_view name = key; /* compares the length first */
+		if (name == "id") {
 			if (value.is_null())
 				continue;
 			auto id = normalize_uuid(require_string(key, value));
@@ -231,10 +232,10 @@ parse_payload(const Json &doc, const Config &config) {
 				throw_invalid(key, "invalid uuid in \"id\"",
 				              "\"" + escape_for_message(value.text()) + "\" is not a uuid in the 8-4-4-4-12 form.");
 			p.id = *id;
-		} else if (key == "fid") {
+		} else if (name == "fid") {
 			if (!value.is_null())
 				p.fid = parse_fid(key, value);
-		} else if (key == "wallets") {
+		} else if (name == "wallets") {
 			if (value.is_null())
 				continue;
 			if (!value.is_array())
@@ -251,7 +252,7 @@ parse_payload(const Json &doc, const Config &config) {
 					p.wallet_index.push_back(i);
 				}
 			}
-		} else if (key == "primary_address") {
+		} else if (name == "primary_address") {
 			if (value.is_null())
 				p.primary_address.state = TextField::State::Null;
 			else {
@@ -259,10 +260,10 @@ parse_payload(const Json &doc, const Config &config) {
 				p.primary_address.value =
 				    normalize_wallet(require_string(key, value, "a string or null"), key);
 			}
-		} else if (key == "agent_id") {
+		} else if (name == "agent_id") {
 			if (!value.is_null())
 				p.agent_id = normalize_agent(require_string(key, value), key);
-		} else if (key == "external") {
+		} else if (name == "external") {
 			if (value.is_null())
 				continue;
 			if (!value.is_object())
@@ -284,20 +285,20 @@ parse_payload(const Json &doc, const Config &config) {
 					              "Two spellings of provider \"" + provider + "\" name different subjects.");
 			}
 			std::sort(p.external.begin(), p.external.end());
-		} else if (key == "email") {
+		} else if (name == "email") {
 			p.email = parse_text_field(key, value, true);
-		} else if (key == "username") {
+		} else if (name == "username") {
 			p.username = parse_text_field(key, value, false);
-		} else if (key == "display_name") {
+		} else if (name == "display_name") {
 			p.display_name = parse_text_field(key, value, false);
-		} else if (key == "avatar_url") {
+		} else if (name == "avatar_url") {
 			p.avatar_url = parse_text_field(key, value, false);
-		} else if (key == "kind") {
+		} else if (name == "kind") {
 			const std::string &k = require_string(key, value);
 			if (k != "human" && k != "agent")
 				throw_invalid(key, "invalid \"kind\"", "\"kind\" must be \"human\" or \"agent\".");
 			p.kind = k;
-		} else if (key == "attrs") {
+		} else if (name == "attrs") {
 			if (value.is_null())
 				p.attrs_state = Payload::Attrs::Null;
 			else if (value.is_object()) {
@@ -306,7 +307,7 @@ parse_payload(const Json &doc, const Config &config) {
 				p.attrs = value;
 			} else
 				wrong_type(key, "an object or null", value);
-		} else if (key == "policy") {
+		} else if (name == "policy") {
 			if (value.is_null())
 				continue;
 			const std::string &pol = require_string(key, value);
@@ -318,7 +319,7 @@ parse_payload(const Json &doc, const Config &config) {
 				p.policy = Policy::Keep;
 			else
 				throw_invalid(key, "invalid \"policy\"", "\"policy\" must be \"merge\", \"fill\" or \"keep\".");
-		} else if (key == "conflicts") {
+		} else if (name == "conflicts") {
 			if (value.is_null())
 				continue;
 			const std::string &mode = require_string(key, value);
@@ -326,7 +327,7 @@ parse_payload(const Json &doc, const Config &config) {
 				p.skip_conflicts = true;
 			else if (mode != "error")
 				throw_invalid(key, "invalid \"conflicts\"", "\"conflicts\" must be \"error\" or \"skip\".");
-		} else if (key == "observed_at") {
+		} else if (name == "observed_at") {
 			if (value.is_null())
 				continue;
 			std::optional<EpochMicros> t;
