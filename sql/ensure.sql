@@ -161,6 +161,12 @@ SET ROLE uu_ensure_reader;
 SELECT user_upsert.user_upsert('{"fid": 7, "username": "rls"}');
 RESET ROLE;
 ALTER TABLE user_upsert.users DISABLE ROW LEVEL SECURITY;
+-- The blocked list is answered from the backend's copy: refused under row security all the same
+ALTER TABLE user_upsert.blocked_identities ENABLE ROW LEVEL SECURITY;
+SET ROLE uu_ensure_reader;
+SELECT user_upsert.user_ensure('{"fid": 7}');
+RESET ROLE;
+ALTER TABLE user_upsert.blocked_identities DISABLE ROW LEVEL SECURITY;
 REVOKE ALL ON user_upsert.users, user_upsert.identities, user_upsert.blocked_identities FROM uu_ensure_reader;
 REVOKE USAGE ON SCHEMA user_upsert FROM uu_ensure_reader;
 DROP ROLE uu_ensure_reader;

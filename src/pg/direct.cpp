@@ -224,6 +224,16 @@ check_caller_may_read(Relation heap) {
 	refuse_row_security(heap);
 }
 
+/* check_caller_may_read() for a table answered from the backend's copy of it, without opening it. */
+void
+check_caller_may_read(Oid relid) {
+	AclResult acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		refuse_row_security_of(get_rel_name(relid));
+}
+
 DirectScan &
 scan_of(DirectReader *reader, const IndexOf &where, int nkeys) {
 	for (int i = 0; i < reader->nscans; i++)
@@ -471,12 +481,16 @@ copy_identity_entry(IndexTuple itup, TupleDesc desc, void *arg) {
 } // namespace
 
 void
+refuse_row_security_of(const char *table) {
+	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+	                errmsg("user_upsert does not support row-level security on table user_upsert.%s", table),
+	                errhint("Disable row-level security on the table, or call as a role that bypasses it.")));
+}
+
+void
 refuse_row_security(Relation heap) {
 	if (heap->rd_rel->relrowsecurity && check_enable_rls(RelationGetRelid(heap), InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		                errmsg("user_upsert does not support row-level security on table user_upsert.%s",
-		                       RelationGetRelationName(heap)),
-		                errhint("Disable row-level security on the table, or call as a role that bypasses it.")));
+		refuse_row_security_of(RelationGetRelationName(heap));
 }
 
 DirectReader *
@@ -623,9 +637,7 @@ direct_blocked_reason(const char *kind, const char *value, DirectReader *reader)
 		return column_by_identity(c.blocked_by_key, c.blocked_reason, copy_text_column, kind, value, reader);
 	if (reader->as_caller && !reader->blocked_checked) {
 		/* The backend's copy answers for the table: held to the caller's SELECT on the table itself. */
-		Relation rel = table_open(c.blocked_by_key.heap, AccessShareLock);
-		check_caller_may_read(rel);
-		table_close(rel, NoLock);
+		check_caller_may_read(c.blocked_by_key.heap);
 		reader->blocked_checked = true;
 	}
 	AcceptInvalidationMessages();

@@ -185,6 +185,7 @@ Oid users_relation();
  * refused (0A000) rather than read or written past its policies.
  */
 void refuse_row_security(Relation heap);
+[[noreturn]] void refuse_row_security_of(const char *table);
 
 /* Every column of users is of a type composite_row_tokens() converts. */
 bool users_columns_convertible();
