@@ -96,18 +96,16 @@ value_end(TokenSpan span, std::uint32_t i) {
 	return i;
 }
 
+/* jsonb's order of object keys: shorter first, then bytewise. */
+bool
+jsonb_key_before(std::string_view a, std::string_view b) {
+	return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
 void
 write_document(TokenWriter &out, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities) {
 	if (row.count < 2 || row.tokens[0].type != TokenType::ObjectBegin)
 		throw std::logic_error("a users row is not a JSON object");
-	out.mark(TokenType::ObjectBegin);
-	for (std::uint32_t i = 1; i + 1 < row.count;) {
-		std::string_view key(row.tokens[i].str, row.tokens[i].len);
-		std::uint32_t end = value_end(row, i + 1);
-		if (key != "wallets" && key != "external")
-			out.copy(row.tokens + i, row.tokens + end);
-		i = end;
-	}
 	std::vector<std::string_view> wallets;
 	std::vector<std::pair<std::string_view, std::string_view>> external;
 	for (std::uint32_t i = 0; i < nidentities; i++) {
@@ -121,21 +119,47 @@ write_document(TokenWriter &out, TokenSpan row, std::uint32_t nidentities, const
 	}
 	std::sort(wallets.begin(), wallets.end());
 	std::sort(external.begin(), external.end());
-	out.text(TokenType::Key, "wallets");
-	out.mark(TokenType::ArrayBegin);
-	for (auto wallet : wallets)
-		out.text(TokenType::String, wallet);
-	out.mark(TokenType::ArrayEnd);
-	/* Two subjects of one provider: the last in order wins, as Json::set() would leave it. */
-	out.text(TokenType::Key, "external");
+	auto write_wallets = [&] {
+		out.text(TokenType::Key, "wallets");
+		out.mark(TokenType::ArrayBegin);
+		for (auto wallet : wallets)
+			out.text(TokenType::String, wallet);
+		out.mark(TokenType::ArrayEnd);
+	};
+	auto write_external = [&] {
+		/* Two subjects of one provider: the last in order wins, as Json::set() would leave it. */
+		out.text(TokenType::Key, "external");
+		out.mark(TokenType::ObjectBegin);
+		for (std::size_t i = 0; i < external.size(); i++) {
+			if (i + 1 < external.size() && external[i + 1].first == external[i].first)
+				continue;
+			out.text(TokenType::Key, external[i].first);
+			out.text(TokenType::String, external[i].second);
+		}
+		out.mark(TokenType::ObjectEnd);
+	};
+	/* Members in the order the row gives them, the two lists where jsonb's key order puts them in a row given in it. */
 	out.mark(TokenType::ObjectBegin);
-	for (std::size_t i = 0; i < external.size(); i++) {
-		if (i + 1 < external.size() && external[i + 1].first == external[i].first)
-			continue;
-		out.text(TokenType::Key, external[i].first);
-		out.text(TokenType::String, external[i].second);
+	bool wallets_written = false, external_written = false;
+	for (std::uint32_t i = 1; i + 1 < row.count;) {
+		std::string_view key(row.tokens[i].str, row.tokens[i].len);
+		std::uint32_t end = value_end(row, i + 1);
+		if (!wallets_written && jsonb_key_before("wallets", key)) {
+			write_wallets();
+			wallets_written = true;
+		}
+		if (!external_written && jsonb_key_before("external", key)) {
+			write_external();
+			external_written = true;
+		}
+		if (key != "wallets" && key != "external")
+			out.copy(row.tokens + i, row.tokens + end);
+		i = end;
 	}
-	out.mark(TokenType::ObjectEnd);
+	if (!wallets_written)
+		write_wallets();
+	if (!external_written)
+		write_external();
 	out.mark(TokenType::ObjectEnd);
 }
 

@@ -401,12 +401,48 @@ struct UserOut {
 	DirectFetch outcome;
 };
 
+/*
+ * desc's attribute indexes in jsonb's key order (shorter names first, then
+ * bytewise), so that the document written from a row needs (almost) no
+ * sorting. Kept for the last descriptor seen; any order is a correct one, so
+ * a descriptor freed and another allocated at its address only costs a sort.
+ */
+const int *
+jsonb_key_order(TupleDesc desc) {
+	static TupleDesc cached_desc = nullptr;
+	static int cached_natts = 0;
+	static int *order = nullptr;
+	if (desc == cached_desc && desc->natts == cached_natts)
+		return order;
+	cached_desc = nullptr;
+	order = static_cast<int *>(order ? repalloc(order, sizeof(int) * Max(desc->natts, 1))
+	                                 : MemoryContextAlloc(TopMemoryContext, sizeof(int) * Max(desc->natts, 1)));
+	for (int i = 0; i < desc->natts; i++) {
+		const char *name = NameStr(TupleDescAttr(desc, i)->attname);
+		size_t len = strlen(name);
+		int j = i;
+		for (; j > 0; j--) {
+			const char *other = NameStr(TupleDescAttr(desc, order[j - 1])->attname);
+			size_t other_len = strlen(other);
+			if (other_len < len || (other_len == len && memcmp(other, name, len) <= 0))
+				break;
+			order[j] = order[j - 1];
+		}
+		order[j] = i;
+	}
+	cached_desc = desc;
+	cached_natts = desc->natts;
+	return order;
+}
+
 /* A row's columns as to_jsonb() spells the row; false for a column type append_column() does not know. */
 bool
 row_tokens(TupleDesc desc, const Datum *values, const bool *nulls, core::TokenSpan *out) {
 	TokenBuffer buf{};
 	buf.push(core::TokenType::ObjectBegin, nullptr, 0);
-	for (int i = 0; i < desc->natts; i++) {
+	const int *order = jsonb_key_order(desc);
+	for (int k = 0; k < desc->natts; k++) {
+		int i = order[k];
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		if (att->attisdropped)
 			continue;
@@ -430,7 +466,7 @@ copy_user_row(TupleTableSlot *slot, void *arg) {
 	}
 	Datum id = slot->tts_values[out->catalogue->users_id - 1];
 	out->user->uuid = *DatumGetUUIDP(id);
-	/* The row's first member is "id", already spelled by uuid_text() (a NUL-terminated palloc'd string). */
+	/* The row's first member is "id" (the shortest name), already spelled by uuid_text() (a NUL-terminated palloc'd string). */
 	const core::TokenSpan &row = out->user->record.row;
 	if (row.count > 2 && row.tokens[1].type == core::TokenType::Key && row.tokens[1].len == 2 &&
 	    memcmp(row.tokens[1].str, "id", 2) == 0 && row.tokens[2].type == core::TokenType::String)
