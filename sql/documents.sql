@@ -39,6 +39,32 @@ SELECT pg_temp.keep('event', user_upsert.user_apply_event('{"type": "user.update
 SELECT pg_temp.keep('event again', user_upsert.user_apply_event('{"type": "user.updated", "data": {"id": "user_9", "username": "nines", "updated_at": 1700000001000}}', 'evt_1'));
 SELECT pg_temp.keep('event deleted', user_upsert.user_apply_event('{"type": "user.deleted", "timestamp": 1700000002000, "data": {"id": "user_9", "deleted": true}}', 'evt_2'));
 
+-- Timestamps as to_jsonb() spells them, in any session time zone: at a fixed offset the
+-- extension spells them itself, otherwise PostgreSQL does.
+SELECT pg_temp.keep('observed ' || o, user_upsert.user_upsert(jsonb_build_object('fid', 100 + n, 'observed_at', o)))
+  FROM unnest(ARRAY['2026-01-01T00:00:00Z', '2026-01-01T00:00:00.1Z', '1999-12-31T23:59:59.999999-08:00',
+                    '0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999999Z', '2024-02-29T12:00:00.000001+05:45']) WITH ORDINALITY AS t(o, n);
+CREATE FUNCTION pg_temp.spelled_like_to_jsonb() RETURNS text LANGUAGE sql AS $$
+  SELECT count(*) || ' users, ' || count(*) FILTER (WHERE
+           d->>'observed_at' IS DISTINCT FROM to_jsonb(u.observed_at) #>> '{}' OR
+           d->>'created_at' IS DISTINCT FROM to_jsonb(u.created_at) #>> '{}' OR
+           d->>'updated_at' IS DISTINCT FROM to_jsonb(u.updated_at) #>> '{}') || ' spelled otherwise'
+    FROM user_upsert.users u, user_upsert.user_lookup('id', u.id::text) d
+   WHERE u.merged_into IS NULL AND u.deleted_at IS NULL $$;
+SET TimeZone = 'UTC';
+SELECT pg_temp.spelled_like_to_jsonb() AS utc;
+SET TIME ZONE INTERVAL '+05:45' HOUR TO MINUTE;
+SELECT pg_temp.spelled_like_to_jsonb() AS plus_0545;
+SET TimeZone = 'Etc/GMT+8';
+SELECT pg_temp.spelled_like_to_jsonb() AS minus_8;
+SET TimeZone = 'America/St_Johns';
+SELECT pg_temp.spelled_like_to_jsonb() AS st_johns;
+SET TimeZone = 'Africa/Monrovia';
+SELECT pg_temp.spelled_like_to_jsonb() AS monrovia;
+SET TIME ZONE INTERVAL '-00:01' HOUR TO MINUTE;
+SELECT pg_temp.spelled_like_to_jsonb() AS minus_1_minute_year_1_bc;
+RESET TimeZone;
+
 -- Each answer's bytes against PostgreSQL's encoding of its text; every label listed once.
 SELECT label, coalesce(doc->>'action', doc->'error'->>'sqlstate') AS answer, doc::bytea = (doc::text)::jsonb::bytea AS same_bytes
   FROM answers ORDER BY label;

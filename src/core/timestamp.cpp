@@ -193,4 +193,52 @@ format_iso8601_utc(EpochMicros t) {
 	return buf;
 }
 
+std::size_t
+format_jsonb_timestamptz(EpochMicros t, std::int32_t utc_offset_seconds, char *out) {
+	if (utc_offset_seconds % 60 != 0 || utc_offset_seconds <= -86400 || utc_offset_seconds >= 86400 ||
+	    t < kMinMicros - kMicrosPerSecond * 86400 || t > kMaxMicros + kMicrosPerSecond * 86400)
+		return 0;
+	EpochMicros local = t + static_cast<EpochMicros>(utc_offset_seconds) * kMicrosPerSecond;
+	std::int64_t seconds = local >= 0 ? local / kMicrosPerSecond : (local - kMicrosPerSecond + 1) / kMicrosPerSecond;
+	std::int64_t micros = local - seconds * kMicrosPerSecond;
+	std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+	std::int64_t rem = seconds - days * 86400;
+	int y;
+	unsigned m, d;
+	civil_from_days(days, y, m, d);
+	if (y < 1 || y > 9999)
+		return 0;
+	char *p = out;
+	auto digits = [&p](std::int64_t value, int width) {
+		auto v = static_cast<std::uint32_t>(value);
+		for (int i = width - 1; i >= 0; i--, v /= 10)
+			p[i] = static_cast<char>('0' + v % 10);
+		p += width;
+	};
+	digits(y, 4);
+	*p++ = '-';
+	digits(m, 2);
+	*p++ = '-';
+	digits(d, 2);
+	*p++ = 'T';
+	digits(rem / 3600, 2);
+	*p++ = ':';
+	digits(rem % 3600 / 60, 2);
+	*p++ = ':';
+	digits(rem % 60, 2);
+	if (micros != 0) {
+		*p++ = '.';
+		digits(micros, 6);
+		while (p[-1] == '0')
+			p--;
+	}
+	std::int32_t offset_minutes = (utc_offset_seconds < 0 ? -utc_offset_seconds : utc_offset_seconds) / 60;
+	*p++ = utc_offset_seconds < 0 ? '-' : '+';
+	digits(offset_minutes / 60, 2);
+	*p++ = ':';
+	digits(offset_minutes % 60, 2);
+	*p = '\0';
+	return static_cast<std::size_t>(p - out);
+}
+
 } // namespace uu::core

@@ -41,8 +41,11 @@ extern "C" {
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
 #include "utils/uuid.h"
+#include "datatype/timestamp.h"
+#include "pgtime.h"
 }
 
+#include "core/timestamp.hpp"
 #include "pg/direct.hpp"
 #include "pg/jsonb.hpp"
 #include "pg/lookups.hpp"
@@ -361,6 +364,26 @@ is_convertible_type(Oid type) {
 	}
 }
 
+/*
+ * A timestamptz as to_jsonb() spells it, by the core in a session time zone
+ * at a fixed offset (UTC, the usual server setting), where timestamp2tm()'s
+ * zone lookup costs more than the rest of the spelling; by
+ * JsonEncodeDateTime() otherwise.
+ */
+char *
+spell_timestamptz(TimestampTz t) {
+	long offset;
+	if (!TIMESTAMP_NOT_FINITE(t) && session_timezone && pg_get_timezone_offset(session_timezone, &offset)) {
+		constexpr int64 kUnixToPostgresEpoch =
+		    static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+		char buf[40];
+		size_t len = core::format_jsonb_timestamptz(t + kUnixToPostgresEpoch, static_cast<int32>(offset), buf);
+		if (len > 0)
+			return pnstrdup(buf, len);
+	}
+	return JsonEncodeDateTime(nullptr, TimestampTzGetDatum(t), TIMESTAMPTZOID, nullptr);
+}
+
 /* One column of a users row as to_jsonb() spells it; false for a type it does not convert. */
 bool
 append_column(TokenBuffer &buf, Oid type, Datum value, bool isnull) {
@@ -375,6 +398,8 @@ append_column(TokenBuffer &buf, Oid type, Datum value, bool isnull) {
 	case TEXTOID: spelled = TextDatumGetCString(value); break;
 	case UUIDOID: spelled = uuid_text(DatumGetUUIDP(value)); break;
 	case TIMESTAMPTZOID:
+		spelled = spell_timestamptz(DatumGetTimestampTz(value));
+		break;
 	case TIMESTAMPOID:
 	case DATEOID: spelled = JsonEncodeDateTime(nullptr, value, type, nullptr); break;
 	case INT8OID:

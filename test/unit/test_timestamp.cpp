@@ -295,6 +295,40 @@ BOOST_AUTO_TEST_CASE(format_utc) {
 	BOOST_TEST(core::format_iso8601_utc(T_MAX) == "9999-12-31T23:59:59.999999+00:00");
 }
 
+namespace {
+
+std::string
+jsonb_spelling(EpochMicros t, std::int32_t offset) {
+	char buf[40];
+	std::size_t n = core::format_jsonb_timestamptz(t, offset, buf);
+	return n ? std::string(buf, n) : std::string("(none)");
+}
+
+} // namespace
+
+/* Expected strings are PostgreSQL 15's to_jsonb(timestamptz) under the matching fixed-offset TimeZone. */
+BOOST_AUTO_TEST_CASE(format_as_to_jsonb_spells_it) {
+	BOOST_TEST(jsonb_spelling(0, 0) == "1970-01-01T00:00:00+00:00");
+	BOOST_TEST(jsonb_spelling(T2026 + 777000, 0) == "2026-01-01T00:00:00.777+00:00");
+	BOOST_TEST(jsonb_spelling(T2026 + 1, 0) == "2026-01-01T00:00:00.000001+00:00");
+	BOOST_TEST(jsonb_spelling(T2026 + 123456, 0) == "2026-01-01T00:00:00.123456+00:00");
+	BOOST_TEST(jsonb_spelling(T2026 + 100000, 0) == "2026-01-01T00:00:00.1+00:00");
+	BOOST_TEST(jsonb_spelling(-1, 0) == "1969-12-31T23:59:59.999999+00:00");
+	BOOST_TEST(jsonb_spelling(T2026, 19800) == "2026-01-01T05:30:00+05:30");
+	BOOST_TEST(jsonb_spelling(T2026, -28800) == "2025-12-31T16:00:00-08:00");
+	BOOST_TEST(jsonb_spelling(T2026 + 5, -3600 * 13 - 45 * 60) == "2025-12-31T10:15:00.000005-13:45");
+	BOOST_TEST(jsonb_spelling(T_LEAP + 86399 * kSecond, 3600) == "2024-03-01T00:59:59+01:00");
+	BOOST_TEST(jsonb_spelling(T_MIN, 0) == "0001-01-01T00:00:00+00:00");
+	BOOST_TEST(jsonb_spelling(T_MAX, 0) == "9999-12-31T23:59:59.999999+00:00");
+	/* Left to PostgreSQL: years it spells with a BC suffix or five digits, offsets with seconds. */
+	BOOST_TEST(jsonb_spelling(T_MIN, -60) == "(none)");
+	BOOST_TEST(jsonb_spelling(T_MAX, 60) == "(none)");
+	BOOST_TEST(jsonb_spelling(T2026, 30) == "(none)");
+	BOOST_TEST(jsonb_spelling(T2026, 86400) == "(none)");
+	BOOST_TEST(jsonb_spelling(INT64_MIN, 0) == "(none)");
+	BOOST_TEST(jsonb_spelling(INT64_MAX, 0) == "(none)");
+}
+
 BOOST_AUTO_TEST_CASE(format_parse_round_trip) {
 	std::vector<EpochMicros> values = {0,          -1,        1,           T2026,      T2026 + 123456, T_LEAP,
 	                                   T_LEAP - 1, T_MIN,     T_MIN + 1,   T_MAX,      T_MAX - 1,
