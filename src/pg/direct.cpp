@@ -21,6 +21,8 @@ extern "C" {
 #include "access/xact.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "access/subtrans.h"
+#include "storage/procarray.h"
 #include "storage/predicate.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
@@ -983,10 +985,34 @@ direct_identity_in_progress(const char *kind, const char *value) {
 
 namespace {
 
+/*
+ * XactLockTableWait(), but over as soon as the innermost still-open
+ * transaction around the writer ends, not only its top level. The writer is
+ * often a subtransaction of a batch (a chunk, subcommitted into the batch's
+ * own subtransaction): when the batch restarts it rolls that back, and the
+ * chunk's writes with it, while its top-level transaction stays open.
+ * XactLockTableWait() would go on waiting for the top level; a trigger doing
+ * so holds the identity lock the restarted batch waits for (stress stalls of
+ * ~100 s: the batch restarting until it gave up with 40P01).
+ */
 bool
-wait_for_xact(void *xid) {
-	XactLockTableWait(*static_cast<TransactionId *>(xid), nullptr, nullptr, XLTW_None);
-	return false; /* nothing to keep */
+wait_for_xact(void *arg) {
+	TransactionId xid = *static_cast<TransactionId *>(arg);
+	while (TransactionIdIsValid(xid)) {
+		LOCKTAG tag;
+		SET_LOCKTAG_TRANSACTION(tag, xid);
+		if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL) {
+			(void) LockAcquire(&tag, ShareLock, false, false);
+			LockRelease(&tag, ShareLock, false);
+			break;
+		}
+		LockRelease(&tag, ShareLock, false);
+		if (!TransactionIdIsInProgress(xid))
+			break;
+		/* Subcommitted (a subtransaction's lock goes when it ends): its writes are its parent's now. */
+		xid = SubTransGetParent(xid);
+	}
+	return false; /* nothing to keep; the caller looks again */
 }
 
 } // namespace

@@ -96,7 +96,11 @@ void wait_for_uncommitted_identity(const char *kind, const char *value);
  */
 TransactionId direct_identity_in_progress(const char *kind, const char *value);
 
-/* Waits for `xid` to end; a wait the deadlock detector ends counts as over. */
+/*
+ * Waits for `xid`, or the innermost open (sub)transaction it belongs to, to
+ * end; a wait the deadlock detector ends counts as over. The caller looks
+ * again at what it waited for.
+ */
 bool waited_for_transaction(TransactionId xid);
 
 /*

@@ -115,9 +115,10 @@ lock_pairs(const char *const *kinds, const char *const *values, int n) {
 	 * linked is then held by nobody yet invisible. Wait for such an insert to
 	 * end, as a unique index would, before deciding on these identities, and
 	 * keep the locks while waiting: when the batch restarts (its deadlock
-	 * check makes it the one to give way), it then waits for them instead of
-	 * linking the identity again at once, which kept this trigger waiting
-	 * round after round (b93e750 gave them back: stress stalls of ~100 s).
+	 * check makes it the one to give way), the wait ends with the batch's
+	 * subtransaction (waited_for_transaction()) and the batch then waits for
+	 * these locks instead of linking the identity again at once (b93e750
+	 * gave them back: more stalls).
 	 */
 	if (batch_running_elsewhere())
 		for (int i = 0; i < n; i++)
