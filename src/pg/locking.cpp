@@ -69,7 +69,9 @@
  *	  identities_pkey) right after taking its I locks and, if it finds one,
  *	  gives its locks back, waits for that transaction holding nothing (as in
  *	  rule 3) and starts again; a trigger, which holds its row, waits for it
- *	  the same way before deciding. Cycles that remain (a wait PostgreSQL's
+ *	  the same way before deciding. Both wait for the innermost open
+ *	  subtransaction of the batch around that write (waited_for_transaction()),
+ *	  not its top level, so that the batch's restart ends the wait. Cycles that remain (a wait PostgreSQL's
  *	  detector ends) are waited again or backed off by single calls and
  *	  triggers; a batch rolls back and runs again, checking for deadlock
  *	  after 20 ms for its first restarts so that it is the victim while a
