@@ -1,6 +1,7 @@
 /*
  * timestamp.cpp
- *	  Strict ISO 8601 and epoch-millisecond parsing for observed_at.
+ *	  Strict ISO 8601 and epoch-millisecond parsing for observed_at, and
+ *	  to_jsonb()'s spelling of timestamps at a fixed UTC offset.
  *
  * IDENTIFICATION
  *	  src/core/timestamp.cpp
@@ -178,18 +179,37 @@ parse_epoch_millis(std::string_view text) {
 	return micros;
 }
 
-std::string
-format_iso8601_utc(EpochMicros t) {
+namespace {
+
+/* A moment's calendar date and time of day (proleptic Gregorian, no time zone). */
+struct CivilTime {
+	int year;
+	unsigned month, day;
+	int hour, minute, second, micros;
+};
+
+CivilTime
+civil_time(EpochMicros t) {
 	std::int64_t seconds = t >= 0 ? t / kMicrosPerSecond : (t - kMicrosPerSecond + 1) / kMicrosPerSecond;
-	std::int64_t micros = t - seconds * kMicrosPerSecond;
 	std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
 	std::int64_t rem = seconds - days * 86400;
-	int y;
-	unsigned m, d;
-	civil_from_days(days, y, m, d);
+	CivilTime c{};
+	civil_from_days(days, c.year, c.month, c.day);
+	c.hour = static_cast<int>(rem / 3600);
+	c.minute = static_cast<int>(rem % 3600 / 60);
+	c.second = static_cast<int>(rem % 60);
+	c.micros = static_cast<int>(t - seconds * kMicrosPerSecond);
+	return c;
+}
+
+} // namespace
+
+std::string
+format_iso8601_utc(EpochMicros t) {
+	CivilTime c = civil_time(t);
 	char buf[48];
-	std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06d+00:00", y, m, d, static_cast<int>(rem / 3600),
-	              static_cast<int>(rem % 3600 / 60), static_cast<int>(rem % 60), static_cast<int>(micros));
+	std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06d+00:00", c.year, c.month, c.day, c.hour,
+	              c.minute, c.second, c.micros);
 	return buf;
 }
 
@@ -198,15 +218,8 @@ format_jsonb_timestamptz(EpochMicros t, std::int32_t utc_offset_seconds, char *o
 	if (utc_offset_seconds % 60 != 0 || utc_offset_seconds <= -86400 || utc_offset_seconds >= 86400 ||
 	    t < kMinMicros - kMicrosPerSecond * 86400 || t > kMaxMicros + kMicrosPerSecond * 86400)
 		return 0;
-	EpochMicros local = t + static_cast<EpochMicros>(utc_offset_seconds) * kMicrosPerSecond;
-	std::int64_t seconds = local >= 0 ? local / kMicrosPerSecond : (local - kMicrosPerSecond + 1) / kMicrosPerSecond;
-	std::int64_t micros = local - seconds * kMicrosPerSecond;
-	std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
-	std::int64_t rem = seconds - days * 86400;
-	int y;
-	unsigned m, d;
-	civil_from_days(days, y, m, d);
-	if (y < 1 || y > 9999)
+	CivilTime c = civil_time(t + static_cast<EpochMicros>(utc_offset_seconds) * kMicrosPerSecond);
+	if (c.year < 1 || c.year > 9999)
 		return 0;
 	char *p = out;
 	auto digits = [&p](std::int64_t value, int width) {
@@ -215,20 +228,20 @@ format_jsonb_timestamptz(EpochMicros t, std::int32_t utc_offset_seconds, char *o
 			p[i] = static_cast<char>('0' + v % 10);
 		p += width;
 	};
-	digits(y, 4);
+	digits(c.year, 4);
 	*p++ = '-';
-	digits(m, 2);
+	digits(c.month, 2);
 	*p++ = '-';
-	digits(d, 2);
+	digits(c.day, 2);
 	*p++ = 'T';
-	digits(rem / 3600, 2);
+	digits(c.hour, 2);
 	*p++ = ':';
-	digits(rem % 3600 / 60, 2);
+	digits(c.minute, 2);
 	*p++ = ':';
-	digits(rem % 60, 2);
-	if (micros != 0) {
+	digits(c.second, 2);
+	if (c.micros != 0) {
 		*p++ = '.';
-		digits(micros, 6);
+		digits(c.micros, 6);
 		while (p[-1] == '0')
 			p--;
 	}

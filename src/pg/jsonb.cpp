@@ -217,25 +217,42 @@ write_string(StringInfo buf, const Token &t) {
 	return t.len;
 }
 
+/*
+ * Opens a container as convertJsonbArray()/convertJsonbObject() do: padding,
+ * header, room for its JEntries (*jentries: where). Returns where it began.
+ */
+int
+begin_container(StringInfo buf, uint32 count, uint32 flag, uint32 nentries, const char *container, int *jentries) {
+	if (count > JB_CMASK)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("too many jsonb %s members", container)));
+	int base = buf->len;
+	pad_to_int(buf);
+	uint32 header = count | flag;
+	appendBinaryStringInfo(buf, reinterpret_cast<const char *>(&header), sizeof(header));
+	*jentries = reserve(buf, static_cast<int>(sizeof(JEntry) * nentries));
+	return base;
+}
+
+/* The JEntry of the container begin_container() opened at `base`, its padding included. */
+JEntry
+end_container(StringInfo buf, int base, const char *container) {
+	int total = buf->len - base;
+	check_total_length(total, container);
+	return JENTRY_ISCONTAINER | static_cast<uint32>(total);
+}
+
 JEntry
 write_array(StringInfo buf, TokenSpan span, uint32 *i) {
 	uint32 n = 0;
 	for (uint32 j = *i; j < span.count && span.tokens[j].type != TokenType::ArrayEnd; j = skip_value(span, j))
 		n++;
-	if (n > JB_CMASK)
-		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("too many jsonb array elements")));
-	int base = buf->len;
-	pad_to_int(buf);
-	uint32 header = n | JB_FARRAY;
-	appendBinaryStringInfo(buf, reinterpret_cast<const char *>(&header), sizeof(header));
-	int jentries = reserve(buf, static_cast<int>(sizeof(JEntry) * n));
+	int jentries;
+	int base = begin_container(buf, n, JB_FARRAY, n, "array", &jentries);
 	int total = 0;
 	for (uint32 k = 0; k < n; k++)
 		store_entry(buf, jentries, static_cast<int>(k), write_value(buf, span, i), &total, "array");
 	(*i)++; /* ArrayEnd */
-	total = buf->len - base;
-	check_total_length(total, "array");
-	return JENTRY_ISCONTAINER | static_cast<uint32>(total);
+	return end_container(buf, base, "array");
 }
 
 JEntry
@@ -270,13 +287,8 @@ write_object(StringInfo buf, TokenSpan span, uint32 *i) {
 				pairs[kept++] = pairs[k];
 		n = kept;
 	}
-	if (n > JB_CMASK)
-		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("too many jsonb object members")));
-	int base = buf->len;
-	pad_to_int(buf);
-	uint32 header = n | JB_FOBJECT;
-	appendBinaryStringInfo(buf, reinterpret_cast<const char *>(&header), sizeof(header));
-	int jentries = reserve(buf, static_cast<int>(sizeof(JEntry) * n * 2));
+	int jentries;
+	int base = begin_container(buf, n, JB_FOBJECT, n * 2, "object", &jentries);
 	int total = 0;
 	for (uint32 k = 0; k < n; k++)
 		store_entry(buf, jentries, static_cast<int>(k), write_string(buf, *pairs[k].key), &total, "object");
@@ -284,9 +296,7 @@ write_object(StringInfo buf, TokenSpan span, uint32 *i) {
 		uint32 j = pairs[k].value;
 		store_entry(buf, jentries, static_cast<int>(k + n), write_value(buf, span, &j), &total, "object");
 	}
-	total = buf->len - base;
-	check_total_length(total, "object");
-	return JENTRY_ISCONTAINER | static_cast<uint32>(total);
+	return end_container(buf, base, "object");
 }
 
 /* Writes the value at tokens[*i], leaving *i past it; its JEntry. */
