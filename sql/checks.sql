@@ -1,0 +1,47 @@
+-- CHECK constraints an application adds to users hold for user_upsert()'s writes
+-- as for an UPDATE statement's: the update path keeps their parsed text per
+-- backend (src/pg/bulk.cpp, prepared_checks()), so a constraint added, dropped
+-- or replaced, and a SQL function it calls redefined, must take effect at once.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS user_upsert CASCADE;
+RESET client_min_messages;
+CREATE EXTENSION user_upsert;
+CREATE FUNCTION pg_temp.try(p jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r jsonb; st text; msg text;
+BEGIN
+  r := user_upsert.user_upsert(p);
+  RETURN (r->>'action') || ' ' || coalesce(r->'user'->>'display_name', '-');
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+  RETURN st || ': ' || msg;
+END $$;
+CREATE FUNCTION public.name_allowed(name text) RETURNS boolean LANGUAGE sql IMMUTABLE
+  RETURN name IS DISTINCT FROM 'bad';
+SELECT pg_temp.try('{"fid": 1, "display_name": "good"}') AS insert;
+ALTER TABLE user_upsert.users ADD CONSTRAINT allowed_name CHECK (public.name_allowed(display_name));
+SELECT pg_temp.try('{"fid": 1, "display_name": "bad"}') AS refused;
+SELECT pg_temp.try('{"fid": 1, "display_name": "fine"}') AS updated;
+-- The function is inlined when the constraint is planned: a new body counts at the next call.
+CREATE OR REPLACE FUNCTION public.name_allowed(name text) RETURNS boolean LANGUAGE sql IMMUTABLE
+  RETURN name IS DISTINCT FROM 'worse';
+SELECT pg_temp.try('{"fid": 1, "display_name": "bad"}') AS now_allowed;
+SELECT pg_temp.try('{"fid": 1, "display_name": "worse"}') AS now_refused;
+-- Another constraint beside it, then the first dropped.
+ALTER TABLE user_upsert.users ADD CONSTRAINT short_name CHECK (length(display_name) <= 8);
+SELECT pg_temp.try('{"fid": 1, "display_name": "far too long"}') AS too_long;
+SELECT pg_temp.try('{"fid": 1, "display_name": "worse"}') AS still_refused;
+ALTER TABLE user_upsert.users DROP CONSTRAINT allowed_name;
+SELECT pg_temp.try('{"fid": 1, "display_name": "worse"}') AS allowed_again;
+SELECT pg_temp.try('{"fid": 1, "display_name": "far too long"}') AS still_too_long;
+-- A batch's rows are held to them too, element by element.
+SELECT r->>'ordinal' AS ordinal, coalesce(r->>'action', r->'error'->>'sqlstate') AS outcome
+  FROM user_upsert.user_upsert_many('[{"fid": 1, "display_name": "ok"}, {"fid": 1, "display_name": "much too long"}]') r;
+-- Replaced under the same name: the new text is the one enforced.
+ALTER TABLE user_upsert.users DROP CONSTRAINT short_name,
+  ADD CONSTRAINT short_name CHECK (length(display_name) <= 3);
+SELECT pg_temp.try('{"fid": 1, "display_name": "four"}') AS shorter_now;
+SELECT pg_temp.try('{"fid": 1, "display_name": "abc"}') AS fits;
+SELECT fid, display_name, version FROM user_upsert.users ORDER BY fid;
+ALTER TABLE user_upsert.users DROP CONSTRAINT short_name;
+DROP FUNCTION public.name_allowed(text);
+DROP EXTENSION user_upsert;
