@@ -1,7 +1,8 @@
--- CHECK constraints an application adds to users hold for user_upsert()'s writes
--- as for an UPDATE statement's: the update path keeps their parsed text per
--- backend (src/pg/bulk.cpp, prepared_checks()), so a constraint added, dropped
--- or replaced, and a SQL function it calls redefined, must take effect at once.
+-- CHECK constraints and trigger WHEN conditions an application adds to users hold
+-- for user_upsert()'s writes as for an UPDATE statement's: the update path keeps
+-- them parsed per backend (src/pg/bulk.cpp, stored_exprs()), so one added,
+-- dropped or replaced, and a SQL function it calls redefined, must take effect
+-- at the next call.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS user_upsert CASCADE;
 RESET client_min_messages;
@@ -43,5 +44,35 @@ SELECT pg_temp.try('{"fid": 1, "display_name": "four"}') AS shorter_now;
 SELECT pg_temp.try('{"fid": 1, "display_name": "abc"}') AS fits;
 SELECT fid, display_name, version FROM user_upsert.users ORDER BY fid;
 ALTER TABLE user_upsert.users DROP CONSTRAINT short_name;
+
+-- Triggers' WHEN conditions, the same way.
+CREATE TABLE public.name_changes (n serial, fid bigint, old_name text, new_name text, why text);
+CREATE FUNCTION public.note_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.name_changes (fid, old_name, new_name, why) VALUES (NEW.fid, OLD.display_name, NEW.display_name, TG_ARGV[0]);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER changed_name AFTER UPDATE ON user_upsert.users FOR EACH ROW
+  WHEN (OLD.display_name IS DISTINCT FROM NEW.display_name) EXECUTE FUNCTION public.note_change('changed');
+SELECT pg_temp.try('{"fid": 1, "display_name": "abc"}') AS same_name;
+SELECT pg_temp.try('{"fid": 1, "display_name": "new", "username": "u1"}') AS new_name;
+SELECT pg_temp.try('{"fid": 1, "username": "u2"}') AS only_username;
+DROP TRIGGER changed_name ON user_upsert.users;
+CREATE TRIGGER changed_name AFTER UPDATE ON user_upsert.users FOR EACH ROW
+  WHEN (OLD.username IS DISTINCT FROM NEW.username) EXECUTE FUNCTION public.note_change('username');
+SELECT pg_temp.try('{"fid": 1, "username": "u3"}') AS username_now;
+SELECT pg_temp.try('{"fid": 1, "display_name": "newer"}') AS name_not_now;
+CREATE FUNCTION public.is_vip(name text) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN name = 'vip';
+CREATE TRIGGER vip_name AFTER UPDATE ON user_upsert.users FOR EACH ROW
+  WHEN (public.is_vip(NEW.display_name)) EXECUTE FUNCTION public.note_change('vip');
+SELECT pg_temp.try('{"fid": 1, "display_name": "vip"}') AS vip;
+CREATE OR REPLACE FUNCTION public.is_vip(name text) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN name = 'VIP';
+SELECT pg_temp.try('{"fid": 1, "display_name": "vip", "username": "u4"}') AS vip_no_more;
+SELECT pg_temp.try('{"fid": 1, "display_name": "VIP"}') AS vip_now;
+SELECT fid, old_name, new_name, why FROM public.name_changes ORDER BY n;
+DROP TRIGGER changed_name ON user_upsert.users;
+DROP TRIGGER vip_name ON user_upsert.users;
+DROP FUNCTION public.note_change(), public.is_vip(text);
+DROP TABLE public.name_changes;
 DROP FUNCTION public.name_allowed(text);
 DROP EXTENSION user_upsert;
