@@ -26,17 +26,21 @@ sub short {
 	return $s;
 }
 
+# The extension's functions can be listed twice, under the source's absolute and
+# relative paths (name_of() drops both): the same function, so its largest cost
+# is kept rather than the sum.
 while (<$fh>) {
 	chomp;
 	if (/^\s*([\d,]+) \(\s*[\d.]+%\)\s+\*\s+(.*)$/) {
 		my ($cost, $name) = ($1, name_of($2));
 		$cost =~ tr/,//d;
 		$current = $name;
-		$incl{$name} += $cost;
+		$incl{$name} = $cost if !defined $incl{$name} || $cost > $incl{$name};
 	} elsif (/^\s*([\d,]+) \(\s*[\d.]+%\)\s+>\s+(.*)$/ && defined $current) {
 		my ($cost, $name) = ($1, name_of($2));
 		$cost =~ tr/,//d;
-		$children{$current}{$name} += $cost;
+		$children{$current}{$name} = $cost
+		    if !defined $children{$current}{$name} || $cost > $children{$current}{$name};
 	}
 }
 close $fh;
