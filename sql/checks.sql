@@ -72,6 +72,35 @@ SELECT pg_temp.try('{"fid": 1, "display_name": "VIP"}') AS vip_now;
 SELECT fid, old_name, new_name, why FROM public.name_changes ORDER BY n;
 DROP TRIGGER changed_name ON user_upsert.users;
 DROP TRIGGER vip_name ON user_upsert.users;
+
+-- Inserts and direct SQL too: the stored expressions reach every INSERT and UPDATE of users
+-- and identities through an ExecutorStart hook, with the same rules.
+TRUNCATE public.name_changes;
+CREATE OR REPLACE FUNCTION public.name_allowed(name text) RETURNS boolean LANGUAGE sql IMMUTABLE
+  RETURN name IS DISTINCT FROM 'bad';
+ALTER TABLE user_upsert.users ADD CONSTRAINT allowed_name CHECK (public.name_allowed(display_name));
+CREATE TRIGGER new_vip AFTER INSERT ON user_upsert.users FOR EACH ROW
+  WHEN (public.is_vip(NEW.display_name)) EXECUTE FUNCTION public.note_change('new vip');
+SELECT pg_temp.try('{"fid": 2, "display_name": "bad"}') AS insert_refused;
+SELECT pg_temp.try('{"fid": 2, "display_name": "worse"}') AS insert_allowed;
+SELECT pg_temp.try('{"fid": 3, "display_name": "VIP"}') AS vip_inserted;
+CREATE OR REPLACE FUNCTION public.name_allowed(name text) RETURNS boolean LANGUAGE sql IMMUTABLE
+  RETURN name IS DISTINCT FROM 'worse';
+CREATE OR REPLACE FUNCTION public.is_vip(name text) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN name = 'vip';
+SELECT pg_temp.try('{"fid": 4, "display_name": "worse"}') AS insert_refused_now;
+SELECT pg_temp.try('{"fid": 4, "display_name": "vip"}') AS vip_now_lower;
+SELECT pg_temp.try('{"fid": 5, "display_name": "VIP"}') AS not_vip_now;
+\set VERBOSITY terse
+INSERT INTO user_upsert.users (fid, display_name) VALUES (6, 'worse');
+UPDATE user_upsert.users SET display_name = 'worse' WHERE fid = 4;
+\set VERBOSITY default
+INSERT INTO user_upsert.users (fid, display_name) VALUES (6, 'vip');
+ALTER TABLE user_upsert.users DROP CONSTRAINT allowed_name;
+INSERT INTO user_upsert.users (fid, display_name) VALUES (7, 'worse');
+UPDATE user_upsert.users SET display_name = 'worse' WHERE fid = 4;
+SELECT fid, new_name, why FROM public.name_changes ORDER BY n;
+SELECT fid, display_name FROM user_upsert.users WHERE fid > 1 ORDER BY fid;
+DROP TRIGGER new_vip ON user_upsert.users;
 DROP FUNCTION public.note_change(), public.is_vip(text);
 DROP TABLE public.name_changes;
 DROP FUNCTION public.name_allowed(text);

@@ -347,8 +347,31 @@ struct StoredExprs {
 	StoredExpr *exprs;
 };
 
-StoredExprs stored_checks;
-StoredExprs stored_update_whens;
+/* What a relation's stored expressions are: its CHECK constraints, or the WHENs of its triggers for an event. */
+enum class StoredKind { Checks, InsertWhens, UpdateWhens };
+
+struct StoredSlot {
+	Oid relid;
+	StoredKind kind;
+	StoredExprs exprs;
+};
+
+/* users and identities, three kinds each: a slot per pair, the last one reused should more come. */
+StoredSlot stored_slots[8];
+int nstored_slots = 0;
+
+StoredExprs &
+stored_slot(Oid relid, StoredKind kind) {
+	for (int i = 0; i < nstored_slots; i++)
+		if (stored_slots[i].relid == relid && stored_slots[i].kind == kind)
+			return stored_slots[i].exprs;
+	StoredSlot &slot = stored_slots[nstored_slots < static_cast<int>(lengthof(stored_slots)) ? nstored_slots++
+	                                                                                         : nstored_slots - 1];
+	if (slot.exprs.context != nullptr)
+		MemoryContextDelete(slot.exprs.context);
+	slot = StoredSlot{relid, kind, StoredExprs{}};
+	return slot.exprs;
+}
 
 bool
 user_defined_function(Oid function, void *) {
@@ -417,43 +440,79 @@ parse_trigger_when(const char *text) {
 }
 
 /*
- * ri_ConstraintExprs and the UPDATE triggers' ri_TrigWhenExprs of
+ * ri_ConstraintExprs and, for `operation`'s triggers, ri_TrigWhenExprs of
  * `result_rel`, as ExecRelCheck() and TriggerEnabled() would build them at
  * their first use in this statement, from the stored expressions.
  */
 void
-prepare_stored_expressions(ResultRelInfo *result_rel, EState *estate) {
+prepare_stored_expressions(ResultRelInfo *result_rel, EState *estate, CmdType operation) {
 	Relation rel = result_rel->ri_RelationDesc;
+	Oid relid = RelationGetRelid(rel);
 	MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
 	TupleConstr *constr = rel->rd_att->constr;
 	/* A count that disagrees with pg_class is ExecRelCheck()'s to report. */
-	if (constr != nullptr && constr->num_check > 0 && constr->num_check == rel->rd_rel->relchecks) {
+	if (constr != nullptr && constr->num_check > 0 && constr->num_check == rel->rd_rel->relchecks &&
+	    result_rel->ri_ConstraintExprs == nullptr) {
 		int n = constr->num_check;
 		const char **texts = static_cast<const char **>(palloc(sizeof(char *) * n));
 		for (int i = 0; i < n; i++)
 			texts[i] = constr->check[i].ccbin;
-		const StoredExpr *checks = stored_exprs(stored_checks, texts, n, parse_check);
+		const StoredExpr *checks = stored_exprs(stored_slot(relid, StoredKind::Checks), texts, n, parse_check);
 		ExprState **states = static_cast<ExprState **>(palloc(sizeof(ExprState *) * n));
 		for (int i = 0; i < n; i++)
 			states[i] = ExecInitExpr(planned_copy(checks[i]), nullptr);
 		result_rel->ri_ConstraintExprs = states;
 	}
 	TriggerDesc *triggers = result_rel->ri_TrigDesc;
-	if (triggers != nullptr && result_rel->ri_TrigWhenExprs != nullptr) {
+	if (triggers != nullptr && result_rel->ri_TrigWhenExprs != nullptr &&
+	    (operation == CMD_INSERT || operation == CMD_UPDATE)) {
+		auto fires = [operation](const Trigger &t) {
+			return t.tgqual != nullptr &&
+			       (operation == CMD_INSERT ? TRIGGER_FOR_INSERT(t.tgtype) : TRIGGER_FOR_UPDATE(t.tgtype));
+		};
 		const char **texts = static_cast<const char **>(palloc(sizeof(char *) * triggers->numtriggers));
 		int n = 0;
 		for (int i = 0; i < triggers->numtriggers; i++)
-			if (triggers->triggers[i].tgqual != nullptr && TRIGGER_FOR_UPDATE(triggers->triggers[i].tgtype))
+			if (fires(triggers->triggers[i]))
 				texts[n++] = triggers->triggers[i].tgqual;
 		if (n > 0) {
-			const StoredExpr *whens = stored_exprs(stored_update_whens, texts, n, parse_trigger_when);
+			StoredKind kind = operation == CMD_INSERT ? StoredKind::InsertWhens : StoredKind::UpdateWhens;
+			const StoredExpr *whens = stored_exprs(stored_slot(relid, kind), texts, n, parse_trigger_when);
 			for (int i = 0, k = 0; i < triggers->numtriggers; i++)
-				if (triggers->triggers[i].tgqual != nullptr && TRIGGER_FOR_UPDATE(triggers->triggers[i].tgtype))
-					result_rel->ri_TrigWhenExprs[i] =
-					    ExecInitQual(reinterpret_cast<List *>(planned_copy(whens[k++])), nullptr);
+				if (fires(triggers->triggers[i])) {
+					const StoredExpr &when = whens[k++];
+					if (result_rel->ri_TrigWhenExprs[i] == nullptr)
+						result_rel->ri_TrigWhenExprs[i] =
+						    ExecInitQual(reinterpret_cast<List *>(planned_copy(when)), nullptr);
+				}
 		}
 	}
 	MemoryContextSwitchTo(old);
+}
+
+ExecutorStart_hook_type previous_executor_start = nullptr;
+
+/*
+ * PostgreSQL's ExecutorStart(), then the stored expressions for each INSERT
+ * or UPDATE target that is users or identities: user_upsert()'s own
+ * statements (the insert of a new user, the links) and direct SQL on the
+ * tables, which would otherwise parse them again in every statement.
+ */
+void
+executor_start(QueryDesc *query, int eflags) {
+	if (previous_executor_start != nullptr)
+		previous_executor_start(query, eflags);
+	else
+		standard_ExecutorStart(query, eflags);
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
+	    (query->operation != CMD_INSERT && query->operation != CMD_UPDATE))
+		return;
+	ListCell *cell;
+	foreach (cell, query->estate->es_opened_result_relations) {
+		ResultRelInfo *target = static_cast<ResultRelInfo *>(lfirst(cell));
+		if (is_user_upsert_table(RelationGetRelid(target->ri_RelationDesc)))
+			prepare_stored_expressions(target, query->estate, query->operation);
+	}
 }
 
 /*
@@ -553,7 +612,7 @@ update_locked_users(const core::WritePlan *const *plans, const ItemPointerData *
 	ExecInitRangeTable(estate, list_make1(target));
 	ResultRelInfo *result_rel = makeNode(ResultRelInfo);
 	InitResultRelInfo(result_rel, rel, 1, nullptr, 0);
-	prepare_stored_expressions(result_rel, estate);
+	prepare_stored_expressions(result_rel, estate, CMD_UPDATE);
 	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, result_rel);
 	estate->es_output_cid = GetCurrentCommandId(true);
 	estate->es_snapshot = GetActiveSnapshot();
@@ -970,6 +1029,12 @@ with_ordinal(core::TokenSpan answer, int64 ordinal) {
 	tokens[answer.count] = core::Token{core::TokenType::Number, static_cast<uint32>(len), number};
 	tokens[answer.count + 1] = core::Token{core::TokenType::ObjectEnd, 0, nullptr};
 	return core::TokenSpan{tokens, answer.count + 2};
+}
+
+void
+register_stored_expressions() {
+	previous_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = executor_start;
 }
 
 } // namespace uu::pg

@@ -60,4 +60,11 @@ void update_locked_users(const core::WritePlan *const *plans, const ItemPointerD
 /* The answer with "ordinal" added. */
 core::TokenSpan with_ordinal(core::TokenSpan answer, int64 ordinal);
 
+/*
+ * Installs the ExecutorStart hook that gives INSERTs and UPDATEs of users and
+ * identities their CHECK constraints and trigger WHENs from the stored,
+ * already parsed expressions (see bulk.cpp); called once from _PG_init.
+ */
+void register_stored_expressions();
+
 } // namespace uu::pg

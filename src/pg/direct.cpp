@@ -1157,6 +1157,11 @@ users_relation() {
 }
 
 bool
+is_user_upsert_table(Oid relid) {
+	return catalogue.valid && (relid == catalogue.users_by_id.heap || relid == catalogue.identities_by_key.heap);
+}
+
+bool
 users_columns_convertible() {
 	Relation users = table_open(current_catalogue().users_by_id.heap, AccessShareLock);
 	TupleDesc desc = RelationGetDescr(users);

@@ -183,6 +183,9 @@ bool slot_row_tokens(TupleTableSlot *slot, core::TokenSpan *out);
 /* user_upsert.users, as the direct reads find it. */
 Oid users_relation();
 
+/* Whether `relid` is users or identities, as far as this backend knows them already (no catalog lookup, no error). */
+bool is_user_upsert_table(Oid relid);
+
 /*
  * Row security has no meaning for the extension's reads and writes that skip
  * the executor's planning: a table that enforces it for the caller is

@@ -18,6 +18,7 @@ PG_MODULE_MAGIC;
 void _PG_init(void);
 }
 
+#include "pg/bulk.hpp"
 #include "pg/locking.hpp"
 
 namespace uu::pg {
@@ -59,4 +60,5 @@ void
 _PG_init(void) {
 	uu::pg::define_settings();
 	uu::pg::register_identity_lock_cleanup();
+	uu::pg::register_stored_expressions();
 }
