@@ -81,21 +81,6 @@ class TokenWriter {
 	std::vector<Token> tokens_;
 };
 
-/* Index just past the value that starts at tokens[i]. */
-std::uint32_t
-value_end(TokenSpan span, std::uint32_t i) {
-	int depth = 0;
-	do {
-		TokenType t = span.tokens[i].type;
-		if (t == TokenType::ObjectBegin || t == TokenType::ArrayBegin)
-			depth++;
-		else if (t == TokenType::ObjectEnd || t == TokenType::ArrayEnd)
-			depth--;
-		i++;
-	} while (depth > 0 && i < span.count);
-	return i;
-}
-
 /* jsonb's order of object keys: shorter first, then bytewise. */
 bool
 jsonb_key_before(std::string_view a, std::string_view b) {

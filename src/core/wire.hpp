@@ -79,6 +79,22 @@ static_assert(std::is_trivially_destructible_v<Token>);
 static_assert(std::is_trivially_destructible_v<TokenSpan>);
 static_assert(std::is_trivially_destructible_v<IdentityRef>);
 
+/* Index just past the value that starts at tokens[i]; span.count when the stream ends inside it. */
+inline std::uint32_t
+value_end(TokenSpan span, std::uint32_t i) {
+	int depth = 0;
+	while (i < span.count) {
+		TokenType t = span.tokens[i++].type;
+		if (t == TokenType::ObjectBegin || t == TokenType::ArrayBegin)
+			depth++;
+		else if (t == TokenType::ObjectEnd || t == TokenType::ArrayEnd)
+			depth--;
+		if (depth <= 0)
+			return i;
+	}
+	return span.count;
+}
+
 /* Builds a Json from tokens; refuses documents nested deeper than max_depth. */
 Json json_from_tokens(TokenSpan span, int max_depth);
 

@@ -546,13 +546,13 @@ update_row(ResultRelInfo *result_rel, EState *estate, EPQState *epq, TupleTableS
 
 } // namespace
 
+namespace {
+
 /*
  * The attribute number of kUpdatedColumns[c] in users: found by name once
  * per backend (get_attnum() is a syscache lookup) and checked at each use
  * against the descriptor (name, type, not dropped).
  */
-namespace {
-
 AttrNumber updated_attnos[NumUpdatedColumns];
 
 AttrNumber

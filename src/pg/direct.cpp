@@ -376,10 +376,8 @@ char *
 spell_timestamptz(TimestampTz t) {
 	long offset;
 	if (!TIMESTAMP_NOT_FINITE(t) && session_timezone && pg_get_timezone_offset(session_timezone, &offset)) {
-		constexpr int64 kUnixToPostgresEpoch =
-		    static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 		char buf[40];
-		size_t len = core::format_jsonb_timestamptz(t + kUnixToPostgresEpoch, static_cast<int32>(offset), buf);
+		size_t len = core::format_jsonb_timestamptz(timestamptz_to_unix_micros(t), static_cast<int32>(offset), buf);
 		if (len > 0)
 			return pnstrdup(buf, len);
 	}

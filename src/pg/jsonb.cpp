@@ -144,27 +144,6 @@ number_value(const Token &t) {
 	    DirectFunctionCall3(numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 }
 
-/* Index just past the value starting at tokens[i]. */
-uint32
-skip_value(TokenSpan span, uint32 i) {
-	int depth = 0;
-	for (; i < span.count; i++) {
-		TokenType t = span.tokens[i].type;
-		if (t == TokenType::ObjectBegin || t == TokenType::ArrayBegin)
-			depth++;
-		else if (t == TokenType::ObjectEnd || t == TokenType::ArrayEnd)
-			depth--;
-		else if (t == TokenType::Key)
-			continue;
-		if (depth == 0)
-			return i + 1;
-		if (depth < 0)
-			break;
-	}
-	elog(ERROR, "unterminated value in a token stream");
-	pg_unreachable();
-}
-
 /* padBufferToInt(): zero bytes up to the next 4-byte boundary of the whole datum; their count. */
 int
 pad_to_int(StringInfo buf) {
@@ -244,7 +223,7 @@ end_container(StringInfo buf, int base, const char *container) {
 JEntry
 write_array(StringInfo buf, TokenSpan span, uint32 *i) {
 	uint32 n = 0;
-	for (uint32 j = *i; j < span.count && span.tokens[j].type != TokenType::ArrayEnd; j = skip_value(span, j))
+	for (uint32 j = *i; j < span.count && span.tokens[j].type != TokenType::ArrayEnd; j = core::value_end(span, j))
 		n++;
 	int jentries;
 	int base = begin_container(buf, n, JB_FARRAY, n, "array", &jentries);
@@ -258,13 +237,13 @@ write_array(StringInfo buf, TokenSpan span, uint32 *i) {
 JEntry
 write_object(StringInfo buf, TokenSpan span, uint32 *i) {
 	uint32 n = 0;
-	for (uint32 j = *i; j < span.count && span.tokens[j].type == TokenType::Key; j = skip_value(span, j + 1))
+	for (uint32 j = *i; j < span.count && span.tokens[j].type == TokenType::Key; j = core::value_end(span, j + 1))
 		n++;
 	PairRef small[32];
 	PairRef *pairs = n <= lengthof(small) ? small : static_cast<PairRef *>(palloc(sizeof(PairRef) * n));
 	for (uint32 k = 0; k < n; k++) {
 		pairs[k] = PairRef{&span.tokens[*i], *i + 1, k};
-		*i = skip_value(span, *i + 1);
+		*i = core::value_end(span, *i + 1);
 	}
 	if (*i >= span.count || span.tokens[*i].type != TokenType::ObjectEnd)
 		elog(ERROR, "object member without a key in a token stream");

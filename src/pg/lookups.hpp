@@ -14,12 +14,21 @@
 extern "C" {
 #include "utils/guc.h"
 #include "utils/snapshot.h"
+#include "datatype/timestamp.h"
 }
 
 namespace uu::pg {
 
-/* The core's timestamps (microseconds since the Unix epoch) as a timestamptz datum. */
+/* The Unix epoch in PostgreSQL's timestamp units (microseconds since 2000-01-01). */
+constexpr int64 kUnixEpochFromPostgresEpoch = -(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * static_cast<int64>(USECS_PER_DAY);
+
+/* The core's timestamps (microseconds since the Unix epoch) as a timestamptz datum, and back. */
 Datum unix_micros_to_timestamptz(int64 unix_micros);
+
+inline int64
+timestamptz_to_unix_micros(TimestampTz t) {
+	return t - kUnixEpochFromPostgresEpoch;
+}
 
 /* A text[] datum of `n` C strings. */
 Datum text_array(const char *const *items, uint32 n);

@@ -96,8 +96,7 @@ constexpr int kMaxAttempts = 1000;
 
 Datum
 unix_micros_to_timestamptz(int64 unix_micros) {
-	return TimestampTzGetDatum(static_cast<TimestampTz>(
-	    unix_micros - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * static_cast<int64>(USECS_PER_DAY)));
+	return TimestampTzGetDatum(static_cast<TimestampTz>(unix_micros + kUnixEpochFromPostgresEpoch));
 }
 
 Datum

@@ -470,3 +470,23 @@ BOOST_AUTO_TEST_CASE(allocator_array_and_copy) {
 	BOOST_TEST(std::string(s, 5) == std::string("ab\0c\0", 5));
 	BOOST_TEST(arena.blocks.size() == 2u);
 }
+
+BOOST_AUTO_TEST_CASE(value_end_steps_over_one_value) {
+	/* {"a": [1, {"b": null}], "c": "x"} */
+	const std::vector<Token> t = {
+	    {TokenType::ObjectBegin, 0, nullptr}, {TokenType::Key, 1, "a"},          {TokenType::ArrayBegin, 0, nullptr},
+	    {TokenType::Number, 1, "1"},          {TokenType::ObjectBegin, 0, nullptr}, {TokenType::Key, 1, "b"},
+	    {TokenType::Null, 0, nullptr},        {TokenType::ObjectEnd, 0, nullptr},  {TokenType::ArrayEnd, 0, nullptr},
+	    {TokenType::Key, 1, "c"},             {TokenType::String, 1, "x"},         {TokenType::ObjectEnd, 0, nullptr},
+	};
+	const TokenSpan span{t.data(), static_cast<std::uint32_t>(t.size())};
+	BOOST_TEST(core::value_end(span, 0) == 12u); /* the whole document */
+	BOOST_TEST(core::value_end(span, 2) == 9u);  /* the array, nested object included */
+	BOOST_TEST(core::value_end(span, 3) == 4u);  /* a scalar */
+	BOOST_TEST(core::value_end(span, 4) == 8u);  /* the inner object */
+	BOOST_TEST(core::value_end(span, 10) == 11u);
+	/* A stream that ends inside the value, or an index at its end: the stream's length, nothing read past it. */
+	const TokenSpan truncated{t.data(), 5};
+	BOOST_TEST(core::value_end(truncated, 2) == 5u);
+	BOOST_TEST(core::value_end(span, 12) == 12u);
+}
