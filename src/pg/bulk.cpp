@@ -23,6 +23,15 @@
  *	  a constraint), the chunk's writes are rolled back and all of its
  *	  elements are deferred.
  *
+ *	  The executor's single-row writes live here too, for user_upsert() as
+ *	  well: the update of a locked users row, the insert of a new user and of
+ *	  identity links (with ON CONFLICT DO NOTHING as ExecInsert() does it).
+ *	  They skip the statement's parse, plan, executor start and to_jsonb()
+ *	  of the row, and keep what the statement does for the application:
+ *	  privileges, triggers with transition tables, constraints, generated
+ *	  columns. A table given a column the INSERT would fill (a default, an
+ *	  identity column, a domain) is written by the statement instead.
+ *
  * IDENTIFICATION
  *	  src/pg/bulk.cpp
  */
@@ -30,6 +39,7 @@
 #include "pg/boundary.hpp"
 #include "pg/guc.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 extern "C" {
@@ -64,6 +74,8 @@ extern "C" {
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
+#include "storage/lmgr.h"
+#include "access/heapam.h"
 }
 
 #include "pg/bulk.hpp"
@@ -222,10 +234,12 @@ enum UpdatedColumn {
 	Version,
 	NumUpdatedColumns
 };
-constexpr struct {
+/* A column the extension writes, as it created it. */
+struct ColumnSpec {
 	const char *name;
 	Oid type;
-} kUpdatedColumns[NumUpdatedColumns] = {
+};
+constexpr ColumnSpec kUpdatedColumns[NumUpdatedColumns] = {
     {"kind", TEXTOID},          {"fid", INT8OID},          {"primary_address", TEXTOID}, {"agent_id", TEXTOID},
     {"email", TEXTOID},         {"username", TEXTOID},     {"display_name", TEXTOID},    {"avatar_url", TEXTOID},
     {"attrs", JSONBOID},        {"observed_at", TIMESTAMPTZOID}, {"updated_at", TIMESTAMPTZOID}, {"version", INT8OID},
@@ -549,30 +563,102 @@ update_row(ResultRelInfo *result_rel, EState *estate, EPQState *epq, TupleTableS
 namespace {
 
 /*
- * The attribute number of kUpdatedColumns[c] in users: found by name once
- * per backend (get_attnum() is a syscache lookup) and checked at each use
- * against the descriptor (name, type, not dropped).
+ * The attribute number of `column` in rel: found by name once per backend
+ * (get_attnum() is a syscache lookup), kept in `cached` and checked at each
+ * use against the descriptor (name, type, not dropped).
  */
+AttrNumber
+column_attno(Relation rel, const ColumnSpec &column, AttrNumber &cached) {
+	TupleDesc desc = RelationGetDescr(rel);
+	AttrNumber a = cached;
+	if (a > 0 && a <= desc->natts) {
+		Form_pg_attribute att = TupleDescAttr(desc, a - 1);
+		if (!att->attisdropped && att->atttypid == column.type && strcmp(NameStr(att->attname), column.name) == 0)
+			return a;
+	}
+	a = get_attnum(RelationGetRelid(rel), column.name);
+	if (a == InvalidAttrNumber || TupleDescAttr(desc, a - 1)->atttypid != column.type)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("column \"%s\" of user_upsert.%s is not the one the extension created", column.name,
+		                       RelationGetRelationName(rel)),
+		                errhint("Reinstall the extension.")));
+	cached = a;
+	return a;
+}
+
 AttrNumber updated_attnos[NumUpdatedColumns];
 
 AttrNumber
 updated_column(Relation rel, int c) {
-	TupleDesc desc = RelationGetDescr(rel);
-	AttrNumber a = updated_attnos[c];
-	if (a > 0 && a <= desc->natts) {
-		Form_pg_attribute att = TupleDescAttr(desc, a - 1);
-		if (!att->attisdropped && att->atttypid == kUpdatedColumns[c].type &&
-		    strcmp(NameStr(att->attname), kUpdatedColumns[c].name) == 0)
-			return a;
-	}
-	a = get_attnum(RelationGetRelid(rel), kUpdatedColumns[c].name);
-	if (a == InvalidAttrNumber || TupleDescAttr(desc, a - 1)->atttypid != kUpdatedColumns[c].type)
-		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-		                errmsg("column \"%s\" of user_upsert.users is not the one the extension created",
-		                       kUpdatedColumns[c].name),
-		                errhint("Reinstall the extension.")));
-	updated_attnos[c] = a;
-	return a;
+	return column_attno(rel, kUpdatedColumns[c], updated_attnos[c]);
+}
+
+/* The executor state of one statement's worth of single-row writes to one table (begin_row_writes()). */
+struct RowWrites {
+	EState *estate;
+	ResultRelInfo *result_rel;
+	TransitionCaptureState *transitions;
+};
+
+/*
+ * What the executor would set up for an INSERT or UPDATE of `cols` of rel
+ * (attribute numbers): the caller's privileges on them, the stored CHECK and
+ * WHEN expressions, the indexes (with what ON CONFLICT needs when
+ * `speculative`), the AFTER trigger queue, transition tables, and the BEFORE
+ * statement triggers fired. Under a new snapshot that sees this command's
+ * earlier writes, as SPI would run the statement.
+ */
+RowWrites
+begin_row_writes(Relation rel, CmdType operation, const AttrNumber *cols, int ncols, bool speculative) {
+	refuse_row_security(rel);
+	RangeTblEntry *target = makeNode(RangeTblEntry);
+	target->rtekind = RTE_RELATION;
+	target->relid = RelationGetRelid(rel);
+	target->relkind = rel->rd_rel->relkind;
+	target->rellockmode = RowExclusiveLock;
+	target->requiredPerms = operation == CMD_INSERT ? ACL_INSERT : ACL_UPDATE;
+	Bitmapset *written = nullptr;
+	for (int c = 0; c < ncols; c++)
+		written = bms_add_member(written, cols[c] - FirstLowInvalidHeapAttributeNumber);
+	if (operation == CMD_INSERT)
+		target->insertedCols = written;
+	else
+		target->updatedCols = written;
+	(void) ExecCheckRTPerms(list_make1(target), true);
+
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	RowWrites w;
+	w.estate = CreateExecutorState();
+	ExecInitRangeTable(w.estate, list_make1(target));
+	w.result_rel = makeNode(ResultRelInfo);
+	InitResultRelInfo(w.result_rel, rel, 1, nullptr, 0);
+	prepare_stored_expressions(w.result_rel, w.estate, operation);
+	w.estate->es_opened_result_relations = lappend(w.estate->es_opened_result_relations, w.result_rel);
+	w.estate->es_output_cid = GetCurrentCommandId(true);
+	w.estate->es_snapshot = GetActiveSnapshot();
+	AfterTriggerBeginQuery();
+	ExecOpenIndices(w.result_rel, speculative);
+	w.transitions = MakeTransitionCaptureState(w.result_rel->ri_TrigDesc, RelationGetRelid(rel), operation);
+	if (operation == CMD_INSERT)
+		ExecBSInsertTriggers(w.estate, w.result_rel);
+	else
+		ExecBSUpdateTriggers(w.estate, w.result_rel);
+	return w;
+}
+
+/* The AFTER statement triggers, then the queued AFTER row triggers (as at the end of the statement's run). */
+void
+end_row_writes(RowWrites &w, CmdType operation) {
+	if (operation == CMD_INSERT)
+		ExecASInsertTriggers(w.estate, w.result_rel, w.transitions);
+	else
+		ExecASUpdateTriggers(w.estate, w.result_rel, w.transitions);
+	AfterTriggerEndQuery(w.estate);
+	ExecCloseIndices(w.result_rel);
+	ExecResetTupleTable(w.estate->es_tupleTable, false);
+	FreeExecutorState(w.estate);
+	PopActiveSnapshot();
 }
 
 } // namespace
@@ -591,38 +677,15 @@ void
 update_locked_users(const core::WritePlan *const *plans, const ItemPointerData *tids, uint32 n,
                     core::TokenSpan *written) {
 	Relation rel = table_open(users_relation(), RowExclusiveLock);
-	refuse_row_security(rel);
 	TupleDesc desc = RelationGetDescr(rel);
 	AttrNumber attno[NumUpdatedColumns];
-	RangeTblEntry *target = makeNode(RangeTblEntry);
-	target->rtekind = RTE_RELATION;
-	target->relid = RelationGetRelid(rel);
-	target->relkind = rel->rd_rel->relkind;
-	target->rellockmode = RowExclusiveLock;
-	target->requiredPerms = ACL_UPDATE;
-	for (int c = 0; c < NumUpdatedColumns; c++) {
+	for (int c = 0; c < NumUpdatedColumns; c++)
 		attno[c] = updated_column(rel, c);
-		target->updatedCols = bms_add_member(target->updatedCols, attno[c] - FirstLowInvalidHeapAttributeNumber);
-	}
-	(void) ExecCheckRTPerms(list_make1(target), true);
-
-	CommandCounterIncrement(); /* as SPI before a statement: the chunk's earlier writes are seen */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	EState *estate = CreateExecutorState();
-	ExecInitRangeTable(estate, list_make1(target));
-	ResultRelInfo *result_rel = makeNode(ResultRelInfo);
-	InitResultRelInfo(result_rel, rel, 1, nullptr, 0);
-	prepare_stored_expressions(result_rel, estate, CMD_UPDATE);
-	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, result_rel);
-	estate->es_output_cid = GetCurrentCommandId(true);
-	estate->es_snapshot = GetActiveSnapshot();
-	AfterTriggerBeginQuery();
-	ExecOpenIndices(result_rel, false);
+	RowWrites w = begin_row_writes(rel, CMD_UPDATE, attno, NumUpdatedColumns, false);
+	EState *estate = w.estate;
+	ResultRelInfo *result_rel = w.result_rel;
 	EPQState epq;
 	EvalPlanQualInit(&epq, estate, nullptr, NIL, -1);
-	TransitionCaptureState *transitions =
-	    MakeTransitionCaptureState(result_rel->ri_TrigDesc, RelationGetRelid(rel), CMD_UPDATE);
-	ExecBSUpdateTriggers(estate, result_rel);
 
 	TupleTableSlot *old_row = table_slot_create(rel, nullptr);
 	TupleTableSlot *new_row = table_slot_create(rel, nullptr);
@@ -656,7 +719,7 @@ update_locked_users(const core::WritePlan *const *plans, const ItemPointerData *
 		new_row->tts_values[attno[Version] - 1] = Int64GetDatum(version + 1);
 		new_row->tts_isnull[attno[Version] - 1] = false;
 		ExecStoreVirtualTuple(new_row);
-		if (!update_row(result_rel, estate, &epq, old_row, new_row, transitions))
+		if (!update_row(result_rel, estate, &epq, old_row, new_row, w.transitions))
 			elog(ERROR, "a BEFORE UPDATE trigger on user_upsert.users skipped a row user_upsert wrote");
 		if (!slot_row_tokens(new_row, &written[i]))
 			elog(ERROR, "users has a column user_upsert cannot spell");
@@ -664,16 +727,207 @@ update_locked_users(const core::WritePlan *const *plans, const ItemPointerData *
 		ResetPerTupleExprContext(estate);
 	}
 
-	ExecASUpdateTriggers(estate, result_rel, transitions);
-	AfterTriggerEndQuery(estate); /* the AFTER triggers fire here, as at the end of the UPDATE's executor run */
 	EvalPlanQualEnd(&epq);
-	ExecCloseIndices(result_rel);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
+	end_row_writes(w, CMD_UPDATE);
 	ExecDropSingleTupleTableSlot(old_row);
 	ExecDropSingleTupleTableSlot(new_row);
-	PopActiveSnapshot();
 	table_close(rel, NoLock);
+}
+
+namespace {
+
+/*
+ * As ExecCheckTIDVisible() for ON CONFLICT DO NOTHING: under REPEATABLE READ
+ * or SERIALIZABLE, a conflicting row the transaction's snapshot does not see
+ * (and that it did not write itself) is a serialization failure.
+ */
+void
+check_conflict_visible(RowWrites &w, ItemPointer conflict) {
+	if (!IsolationUsesXactSnapshot())
+		return;
+	Relation rel = w.result_rel->ri_RelationDesc;
+	TupleTableSlot *row = table_slot_create(rel, nullptr);
+	if (!table_tuple_fetch_row_version(rel, conflict, SnapshotAny, row))
+		elog(ERROR, "failed to fetch conflicting tuple for ON CONFLICT");
+	bool visible = table_tuple_satisfies_snapshot(rel, row, w.estate->es_snapshot);
+	bool isnull;
+	TransactionId xmin = DatumGetTransactionId(slot_getsysattr(row, MinTransactionIdAttributeNumber, &isnull));
+	ExecDropSingleTupleTableSlot(row);
+	if (!visible && !TransactionIdIsCurrentTransactionId(xmin))
+		ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+		                errmsg("could not serialize access due to concurrent update")));
+}
+
+/*
+ * One row of an INSERT as the executor writes it (ExecSimpleRelationInsert()
+ * of PostgreSQL 15, with the statement's transition tables fed), with ON
+ * CONFLICT DO NOTHING (no conflict target) done as ExecInsert() does it when
+ * `do_nothing`: a pre-check of the unique indexes, then a speculative
+ * insertion, started again if a concurrent one won. False when a BEFORE
+ * trigger skipped the row or a unique index already holds its key.
+ */
+bool
+insert_row(RowWrites &w, TupleTableSlot *row, bool do_nothing) {
+	ResultRelInfo *result_rel = w.result_rel;
+	EState *estate = w.estate;
+	Relation rel = result_rel->ri_RelationDesc;
+	if (result_rel->ri_TrigDesc && result_rel->ri_TrigDesc->trig_insert_before_row &&
+	    !ExecBRInsertTriggers(estate, result_rel, row))
+		return false;
+	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
+		ExecComputeStoredGenerated(result_rel, estate, row, CMD_INSERT);
+	if (rel->rd_att->constr)
+		ExecConstraints(result_rel, row, estate);
+	List *recheck = NIL;
+	if (do_nothing && result_rel->ri_NumIndices > 0) {
+		for (;;) {
+			ItemPointerData conflict;
+			if (!ExecCheckIndexConstraints(result_rel, row, estate, &conflict, NIL)) {
+				check_conflict_visible(w, &conflict);
+				return false;
+			}
+			uint32 token = SpeculativeInsertionLockAcquire(GetCurrentTransactionId());
+			table_tuple_insert_speculative(rel, row, estate->es_output_cid, 0, nullptr, token);
+			bool conflicted = false;
+			recheck = ExecInsertIndexTuples(result_rel, row, estate, false, true, &conflicted, NIL);
+			table_tuple_complete_speculative(rel, row, token, !conflicted);
+			SpeculativeInsertionLockRelease(GetCurrentTransactionId());
+			if (!conflicted)
+				break;
+			list_free(recheck);
+			recheck = NIL;
+			CHECK_FOR_INTERRUPTS();
+		}
+	} else {
+		table_tuple_insert(rel, row, estate->es_output_cid, 0, nullptr);
+		if (result_rel->ri_NumIndices > 0)
+			recheck = ExecInsertIndexTuples(result_rel, row, estate, false, false, nullptr, NIL);
+	}
+	ExecARInsertTriggers(estate, result_rel, row, recheck, w.transitions);
+	list_free(recheck);
+	return true;
+}
+
+/*
+ * True when an INSERT that names only the columns `cols` would put NULL in
+ * every other column, with nothing to compute or check: no default, no
+ * identity column, no domain type. A table its owner has given such a column
+ * is written by the SQL statement instead.
+ */
+bool
+others_are_plain_nulls(Relation rel, const AttrNumber *cols, int ncols) {
+	TupleDesc desc = RelationGetDescr(rel);
+	for (int i = 0; i < desc->natts; i++) {
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		if (att->attisdropped || std::find(cols, cols + ncols, i + 1) != cols + ncols)
+			continue;
+		if (att->atthasdef || att->attidentity != '\0' || get_typtype(att->atttypid) == TYPTYPE_DOMAIN)
+			return false;
+	}
+	return true;
+}
+
+/* The columns a new users row gets from user_upsert(), beyond kUpdatedColumns. */
+enum InsertedColumn { UserId, CreatedAt, NumInsertedColumns };
+constexpr ColumnSpec kInsertedColumns[NumInsertedColumns] = {{"id", UUIDOID}, {"created_at", TIMESTAMPTZOID}};
+AttrNumber inserted_attnos[NumInsertedColumns];
+
+enum IdentityColumn { IdentityKind, IdentityValue, IdentityUser, IdentityCreatedAt, NumIdentityColumns };
+constexpr ColumnSpec kIdentityColumns[NumIdentityColumns] = {
+    {"kind", TEXTOID}, {"value", TEXTOID}, {"user_id", UUIDOID}, {"created_at", TIMESTAMPTZOID}};
+AttrNumber identity_attnos[NumIdentityColumns];
+
+} // namespace
+
+bool
+insert_user(const core::WritePlan &plan, core::TokenSpan *written, char **user_id) {
+	Relation rel = table_open(users_relation(), RowExclusiveLock);
+	AttrNumber attno[NumUpdatedColumns + NumInsertedColumns];
+	for (int c = 0; c < NumUpdatedColumns; c++)
+		attno[c] = updated_column(rel, c);
+	for (int c = 0; c < NumInsertedColumns; c++)
+		attno[NumUpdatedColumns + c] = column_attno(rel, kInsertedColumns[c], inserted_attnos[c]);
+	if (!users_columns_convertible() || !others_are_plain_nulls(rel, attno, lengthof(attno))) {
+		table_close(rel, NoLock);
+		return false;
+	}
+	RowWrites w = begin_row_writes(rel, CMD_INSERT, attno, lengthof(attno), false);
+	TupleDesc desc = RelationGetDescr(rel);
+	TupleTableSlot *row = table_slot_create(rel, nullptr);
+	ExecClearTuple(row);
+	for (int i = 0; i < desc->natts; i++) {
+		row->tts_values[i] = (Datum) 0;
+		row->tts_isnull[i] = true;
+	}
+	Datum planned[NumUpdatedColumns];
+	bool planned_null[NumUpdatedColumns];
+	planned_values(plan, planned, planned_null);
+	Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	planned[UpdatedAt] = now;
+	planned_null[UpdatedAt] = false;
+	planned[Version] = Int64GetDatum(1);
+	planned_null[Version] = false;
+	for (int c = 0; c < NumUpdatedColumns; c++) {
+		row->tts_values[attno[c] - 1] = planned[c];
+		row->tts_isnull[attno[c] - 1] = planned_null[c];
+	}
+	pg_uuid_t *id = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
+	*id = plan.user_id ? *DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(plan.user_id))) : random_uuid();
+	row->tts_values[attno[NumUpdatedColumns + UserId] - 1] = UUIDPGetDatum(id);
+	row->tts_isnull[attno[NumUpdatedColumns + UserId] - 1] = false;
+	row->tts_values[attno[NumUpdatedColumns + CreatedAt] - 1] = now;
+	row->tts_isnull[attno[NumUpdatedColumns + CreatedAt] - 1] = false;
+	ExecStoreVirtualTuple(row);
+	if (!insert_row(w, row, false))
+		elog(ERROR, "a BEFORE INSERT trigger on user_upsert.users skipped a row user_upsert wrote");
+	if (!slot_row_tokens(row, written))
+		elog(ERROR, "users has a column user_upsert cannot spell");
+	bool isnull;
+	*user_id = uuid_text(DatumGetUUIDP(slot_getattr(row, attno[NumUpdatedColumns + UserId], &isnull)));
+	end_row_writes(w, CMD_INSERT);
+	ExecDropSingleTupleTableSlot(row);
+	table_close(rel, NoLock);
+	return true;
+}
+
+int64
+insert_identities(const char *const *kinds, const char *const *values, uint32 n, const char *user_id,
+                  Datum created_at, bool created_at_null) {
+	Relation rel = table_open(identities_relation(), RowExclusiveLock);
+	AttrNumber attno[NumIdentityColumns];
+	for (int c = 0; c < NumIdentityColumns; c++)
+		attno[c] = column_attno(rel, kIdentityColumns[c], identity_attnos[c]);
+	if (!others_are_plain_nulls(rel, attno, NumIdentityColumns)) {
+		table_close(rel, NoLock);
+		return -1;
+	}
+	RowWrites w = begin_row_writes(rel, CMD_INSERT, attno, NumIdentityColumns, true);
+	TupleDesc desc = RelationGetDescr(rel);
+	TupleTableSlot *row = table_slot_create(rel, nullptr);
+	Datum user = DirectFunctionCall1(uuid_in, CStringGetDatum(user_id));
+	Datum created = created_at_null ? TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()) : created_at;
+	int64 inserted = 0;
+	for (uint32 i = 0; i < n; i++) {
+		ExecClearTuple(row);
+		for (int a = 0; a < desc->natts; a++) {
+			row->tts_values[a] = (Datum) 0;
+			row->tts_isnull[a] = true;
+		}
+		const Datum column_values[NumIdentityColumns] = {CStringGetTextDatum(kinds[i]), CStringGetTextDatum(values[i]),
+		                                                 user, created};
+		for (int c = 0; c < NumIdentityColumns; c++) {
+			row->tts_values[attno[c] - 1] = column_values[c];
+			row->tts_isnull[attno[c] - 1] = false;
+		}
+		ExecStoreVirtualTuple(row);
+		if (insert_row(w, row, true))
+			inserted++;
+		ResetPerTupleExprContext(w.estate);
+	}
+	end_row_writes(w, CMD_INSERT);
+	ExecDropSingleTupleTableSlot(row);
+	table_close(rel, NoLock);
+	return inserted;
 }
 
 namespace {

@@ -57,6 +57,25 @@ void run_chunk(BulkElement *elements, uint32 n);
 void update_locked_users(const core::WritePlan *const *plans, const ItemPointerData *tids, uint32 n,
                          core::TokenSpan *written);
 
+/*
+ * INSERTs the users row of `plan` (a new user; its id, or a random one)
+ * through the executor's single-row path, as the SQL INSERT would (bulk.cpp):
+ * the row as written comes back in `written`, its id in *user_id. False, with
+ * nothing written, when the table has a column that SQL must fill (a default,
+ * an identity or domain column the extension did not create) or a type the
+ * extension does not spell: the caller runs the statement instead.
+ */
+bool insert_user(const core::WritePlan &plan, core::TokenSpan *written, char **user_id);
+
+/*
+ * INSERT ... ON CONFLICT DO NOTHING of the identities (kinds[i], values[i])
+ * for user `user_id`, created at `created_at` (now() when null), through the
+ * executor's single-row path; returns how many rows it inserted, or -1, with
+ * nothing written, when the table has a column SQL must fill.
+ */
+int64 insert_identities(const char *const *kinds, const char *const *values, uint32 n, const char *user_id,
+                        Datum created_at, bool created_at_null);
+
 /* The answer with "ordinal" added. */
 core::TokenSpan with_ordinal(core::TokenSpan answer, int64 ordinal);
 

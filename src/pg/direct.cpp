@@ -1154,6 +1154,11 @@ users_relation() {
 	return current_catalogue().users_by_id.heap;
 }
 
+Oid
+identities_relation() {
+	return current_catalogue().identities_by_key.heap;
+}
+
 bool
 is_user_upsert_table(Oid relid) {
 	return catalogue.valid && (relid == catalogue.users_by_id.heap || relid == catalogue.identities_by_key.heap);

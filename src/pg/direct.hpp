@@ -180,8 +180,9 @@ bool composite_row_tokens(Datum composite, core::TokenSpan *out);
 /* The same for the row in `slot`. */
 bool slot_row_tokens(TupleTableSlot *slot, core::TokenSpan *out);
 
-/* user_upsert.users, as the direct reads find it. */
+/* user_upsert.users and user_upsert.identities, as the direct reads find them. */
 Oid users_relation();
+Oid identities_relation();
 
 /* Whether `relid` is users or identities, as far as this backend knows them already (no catalog lookup, no error). */
 bool is_user_upsert_table(Oid relid);

@@ -545,7 +545,7 @@ nullable_text(const char *s, char *null_flag) {
 	return s ? CStringGetTextDatum(s) : (Datum) 0;
 }
 
-/* Inserts or updates the users row; returns the new row as to_jsonb() gives it and sets *user_id. */
+/* Inserts or updates the users row by SQL; returns the new row as to_jsonb() gives it and sets *user_id. */
 Jsonb *
 write_row(const core::WritePlan &plan, char **user_id) {
 	Datum args[11];
@@ -594,10 +594,14 @@ link_identities(const core::WritePlan &plan, const char *user_id) {
 void
 link_identity_rows(const char *const *kinds, const char *const *values, uint32 n, const char *user_id,
                    Datum created_at, bool created_at_null) {
-	Datum args[4] = {text_array(kinds, n), text_array(values, n), CStringGetTextDatum(user_id), created_at};
-	const char nulls[5] = {' ', ' ', ' ', created_at_null ? 'n' : ' ', '\0'};
-	execute(Statement::LinkIdentities, args, nulls, SPI_OK_INSERT);
-	if (SPI_processed != n) {
+	int64 inserted = insert_identities(kinds, values, n, user_id, created_at, created_at_null);
+	if (inserted < 0) {
+		Datum args[4] = {text_array(kinds, n), text_array(values, n), CStringGetTextDatum(user_id), created_at};
+		const char nulls[5] = {' ', ' ', ' ', created_at_null ? 'n' : ' ', '\0'};
+		execute(Statement::LinkIdentities, args, nulls, SPI_OK_INSERT);
+		inserted = static_cast<int64>(SPI_processed);
+	}
+	if (inserted != n) {
 		link_race_detected = true;
 		/* Only a writer that bypassed the identity locks can get here. */
 		ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT),
@@ -716,7 +720,7 @@ do_writes(void *arg) {
 	if (w->locked_row && w->plan->nmerges == 0 && users_columns_convertible()) {
 		update_locked_users(&w->plan, w->locked_row, 1, &w->written_row);
 		w->user_id = pstrdup(w->plan->user_id);
-	} else
+	} else if (!w->plan->insert || !insert_user(*w->plan, &w->written_row, &w->user_id))
 		w->written = write_row(*w->plan, &w->user_id);
 	link_identities(*w->plan, w->user_id);
 }
