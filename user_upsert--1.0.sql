@@ -97,10 +97,17 @@ SELECT pg_catalog.pg_extension_config_dump('user_upsert.merges', '');
 SELECT pg_catalog.pg_extension_config_dump('user_upsert.blocked_identities',
     $$WHERE NOT (kind OPERATOR(pg_catalog.=) 'wallet' AND value OPERATOR(pg_catalog.=) ANY ('{0x0000000000000000000000000000000000000000,0x000000000000000000000000000000000000dead}'::text[]))$$);
 
+-- No SET search_path (STYLE 8's exception for a hot function, as
+-- user_ensure() below): a call's reads, updates and inserts resolve no name
+-- (relations, indexes and columns by OID, expressions stored parsed), and the
+-- SQL statements it still runs (merges, and writes to tables an application
+-- gave columns the statement must fill) are fully qualified, so the caller's
+-- search_path cannot change what they mean (sql/search_path_attack.sql).
+-- The application's own triggers and constraint functions run under the
+-- caller's search_path, as they do for the caller's own INSERT or UPDATE.
 CREATE FUNCTION user_upsert.user_upsert(payload jsonb)
 RETURNS jsonb
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'user_upsert_user_upsert_1_0';
 
 COMMENT ON FUNCTION user_upsert.user_upsert(jsonb) IS
@@ -293,10 +300,9 @@ CREATE TRIGGER users_upsert_insert
     INSTEAD OF INSERT ON user_upsert.users_upsert
     FOR EACH ROW EXECUTE FUNCTION user_upsert.users_upsert_insert();
 
--- No SET search_path here, the one exception (STYLE 8: its per-call cost is
--- measured in bench/RESULTS.md): the hit path resolves no name at all (index
--- probes by OID), and the creating path pins search_path itself before it
--- runs any SQL.
+-- No SET search_path here either (STYLE 8: its per-call cost is measured in
+-- bench/RESULTS.md): the hit path resolves no name at all (index probes by
+-- OID), and the creating path is user_upsert()'s, above.
 CREATE FUNCTION user_upsert.user_ensure(payload jsonb)
 RETURNS jsonb
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE

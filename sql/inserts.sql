@@ -115,6 +115,20 @@ REVOKE ALL ON ALL TABLES IN SCHEMA user_upsert FROM uu_inserter;
 REVOKE USAGE ON SCHEMA user_upsert FROM uu_inserter;
 DROP ROLE uu_inserter;
 
+-- The application's triggers run under the caller's search_path, as for its own INSERT: a trigger
+-- naming its table unqualified finds it through the path the session set.
+CREATE SCHEMA app;
+CREATE TABLE app.signups (fid bigint);
+CREATE FUNCTION app.note_signup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO signups VALUES (NEW.fid); RETURN NULL; END $$;
+CREATE TRIGGER note_signup AFTER INSERT ON user_upsert.users FOR EACH ROW EXECUTE FUNCTION app.note_signup();
+SET search_path = app, public;
+SELECT pg_temp.try('{"fid": 8, "display_name": "Eight"}') AS with_app_path;
+RESET search_path;
+SELECT fid FROM app.signups;
+DROP TRIGGER note_signup ON user_upsert.users;
+DROP SCHEMA app CASCADE;
+
 SELECT fid, display_name FROM user_upsert.users ORDER BY fid;
 SELECT * FROM user_upsert.user_verify();
 DROP FUNCTION public.tidy_name(), public.log_row(), public.log_statement(), public.log_new_rows(), public.drop_row();

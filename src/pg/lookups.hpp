@@ -132,10 +132,10 @@ bool extension_is_writing();
 
 /*
  * SET search_path = pg_catalog, pg_temp until unpin_search_path(), as
- * fmgr_security_definer() applies a function's SET clause: for the functions
- * that declare none because their hot path resolves no name (user_ensure(),
- * the triggers standing aside), before they run any SQL. An error unwinds it
- * with the (sub)transaction.
+ * fmgr_security_definer() applies a function's SET clause: for the trigger
+ * functions, which declare none because they stand aside for the extension's
+ * own writes, before they run any SQL. An error unwinds it with the
+ * (sub)transaction.
  */
 int pin_search_path();
 void unpin_search_path(int nest_level);

@@ -890,10 +890,7 @@ run_ensure(Jsonb *payload) {
 	end_direct_reads(reader);
 	if (result)
 		return result;
-	int nest_level = pin_search_path();
-	result = run_upsert(tokens_to_jsonb(tokens), "user_ensure()");
-	unpin_search_path(nest_level);
-	return result;
+	return run_upsert(tokens_to_jsonb(tokens), "user_ensure()");
 }
 
 static Jsonb *upsert(Jsonb *payload, const char *function_name, bool deleted_is_answer, OwnerProbe probe);
