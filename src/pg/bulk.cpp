@@ -595,6 +595,7 @@ updated_column(Relation rel, int c) {
 
 /* The executor state of one statement's worth of single-row writes to one table (begin_row_writes()). */
 struct RowWrites {
+	CmdType operation;
 	EState *estate;
 	ResultRelInfo *result_rel;
 	TransitionCaptureState *transitions;
@@ -629,6 +630,7 @@ begin_row_writes(Relation rel, CmdType operation, const AttrNumber *cols, int nc
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	RowWrites w;
+	w.operation = operation;
 	w.estate = CreateExecutorState();
 	ExecInitRangeTable(w.estate, list_make1(target));
 	w.result_rel = makeNode(ResultRelInfo);
@@ -649,8 +651,8 @@ begin_row_writes(Relation rel, CmdType operation, const AttrNumber *cols, int nc
 
 /* The AFTER statement triggers, then the queued AFTER row triggers (as at the end of the statement's run). */
 void
-end_row_writes(RowWrites &w, CmdType operation) {
-	if (operation == CMD_INSERT)
+end_row_writes(RowWrites &w) {
+	if (w.operation == CMD_INSERT)
 		ExecASInsertTriggers(w.estate, w.result_rel, w.transitions);
 	else
 		ExecASUpdateTriggers(w.estate, w.result_rel, w.transitions);
@@ -728,7 +730,7 @@ update_locked_users(const core::WritePlan *const *plans, const ItemPointerData *
 	}
 
 	EvalPlanQualEnd(&epq);
-	end_row_writes(w, CMD_UPDATE);
+	end_row_writes(w);
 	ExecDropSingleTupleTableSlot(old_row);
 	ExecDropSingleTupleTableSlot(new_row);
 	table_close(rel, NoLock);
@@ -884,7 +886,7 @@ insert_user(const core::WritePlan &plan, core::TokenSpan *written, char **user_i
 		elog(ERROR, "users has a column user_upsert cannot spell");
 	bool isnull;
 	*user_id = uuid_text(DatumGetUUIDP(slot_getattr(row, attno[NumUpdatedColumns + UserId], &isnull)));
-	end_row_writes(w, CMD_INSERT);
+	end_row_writes(w);
 	ExecDropSingleTupleTableSlot(row);
 	table_close(rel, NoLock);
 	return true;
@@ -924,7 +926,7 @@ insert_identities(const char *const *kinds, const char *const *values, uint32 n,
 			inserted++;
 		ResetPerTupleExprContext(w.estate);
 	}
-	end_row_writes(w, CMD_INSERT);
+	end_row_writes(w);
 	ExecDropSingleTupleTableSlot(row);
 	table_close(rel, NoLock);
 	return inserted;
