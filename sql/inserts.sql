@@ -57,6 +57,13 @@ SELECT r->>'action' AS action, r->'user'->>'display_name' AS display_name, r->'u
   FROM user_upsert.user_upsert('{"fid": 2, "display_name": "  Two  ", "wallets": ["0x2222222222222222222222222222222222222222"]}') r;
 SELECT fid, display_name, shouted_name FROM user_upsert.users WHERE fid = 2;
 SELECT source, detail FROM public.trigger_log ORDER BY source;
+-- A batch's new users are one statement's worth per chunk, as its INSERT's would be.
+TRUNCATE public.trigger_log;
+SELECT r->>'ordinal' AS ordinal, r->>'action' AS action, r->'user'->>'display_name' AS display_name,
+       r->'user'->>'shouted_name' AS shouted_name
+  FROM user_upsert.user_upsert_many('[{"fid": 20, "display_name": " Twenty "},
+                                      {"fid": 21, "display_name": "Twenty1", "wallets": ["0x2121212121212121212121212121212121212121"]}]') r;
+SELECT source, detail FROM public.trigger_log ORDER BY source, detail;
 ALTER TABLE user_upsert.users DROP COLUMN shouted_name;
 DROP TRIGGER tidy_name ON user_upsert.users;
 DROP TRIGGER log_row ON user_upsert.users;

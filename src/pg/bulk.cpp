@@ -841,8 +841,23 @@ AttrNumber identity_attnos[NumIdentityColumns];
 
 } // namespace
 
+namespace {
+
+/* An empty row of the slot's table: every column NULL, to be filled in. */
+void
+clear_row(TupleTableSlot *row) {
+	ExecClearTuple(row);
+	for (int a = 0; a < row->tts_tupleDescriptor->natts; a++) {
+		row->tts_values[a] = (Datum) 0;
+		row->tts_isnull[a] = true;
+	}
+}
+
+} // namespace
+
 bool
-insert_user(const core::WritePlan &plan, core::TokenSpan *written, char **user_id) {
+insert_users(const core::WritePlan *const *plans, const pg_uuid_t *ids, uint32 n, core::TokenSpan *written,
+             pg_uuid_t *stored_ids) {
 	Relation rel = table_open(users_relation(), RowExclusiveLock);
 	AttrNumber attno[NumUpdatedColumns + NumInsertedColumns];
 	for (int c = 0; c < NumUpdatedColumns; c++)
@@ -853,47 +868,57 @@ insert_user(const core::WritePlan &plan, core::TokenSpan *written, char **user_i
 		table_close(rel, NoLock);
 		return false;
 	}
+	AttrNumber id_column = attno[NumUpdatedColumns + UserId];
+	AttrNumber created_column = attno[NumUpdatedColumns + CreatedAt];
 	RowWrites w = begin_row_writes(rel, CMD_INSERT, attno, lengthof(attno), false);
-	TupleDesc desc = RelationGetDescr(rel);
 	TupleTableSlot *row = table_slot_create(rel, nullptr);
-	ExecClearTuple(row);
-	for (int i = 0; i < desc->natts; i++) {
-		row->tts_values[i] = (Datum) 0;
-		row->tts_isnull[i] = true;
-	}
-	Datum planned[NumUpdatedColumns];
-	bool planned_null[NumUpdatedColumns];
-	planned_values(plan, planned, planned_null);
 	Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	planned[UpdatedAt] = now;
-	planned_null[UpdatedAt] = false;
-	planned[Version] = Int64GetDatum(1);
-	planned_null[Version] = false;
-	for (int c = 0; c < NumUpdatedColumns; c++) {
-		row->tts_values[attno[c] - 1] = planned[c];
-		row->tts_isnull[attno[c] - 1] = planned_null[c];
+	for (uint32 i = 0; i < n; i++) {
+		clear_row(row);
+		Datum planned[NumUpdatedColumns];
+		bool planned_null[NumUpdatedColumns];
+		planned_values(*plans[i], planned, planned_null);
+		planned[UpdatedAt] = now;
+		planned_null[UpdatedAt] = false;
+		planned[Version] = Int64GetDatum(1);
+		planned_null[Version] = false;
+		for (int c = 0; c < NumUpdatedColumns; c++) {
+			row->tts_values[attno[c] - 1] = planned[c];
+			row->tts_isnull[attno[c] - 1] = planned_null[c];
+		}
+		row->tts_values[id_column - 1] = UUIDPGetDatum(&ids[i]);
+		row->tts_isnull[id_column - 1] = false;
+		row->tts_values[created_column - 1] = now;
+		row->tts_isnull[created_column - 1] = false;
+		ExecStoreVirtualTuple(row);
+		if (!insert_row(w, row, false))
+			elog(ERROR, "a BEFORE INSERT trigger on user_upsert.users skipped a row user_upsert wrote");
+		if (!slot_row_tokens(row, &written[i]))
+			elog(ERROR, "users has a column user_upsert cannot spell");
+		bool isnull;
+		stored_ids[i] = *DatumGetUUIDP(slot_getattr(row, id_column, &isnull));
+		ResetPerTupleExprContext(w.estate);
 	}
-	pg_uuid_t *id = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
-	*id = plan.user_id ? *DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(plan.user_id))) : random_uuid();
-	row->tts_values[attno[NumUpdatedColumns + UserId] - 1] = UUIDPGetDatum(id);
-	row->tts_isnull[attno[NumUpdatedColumns + UserId] - 1] = false;
-	row->tts_values[attno[NumUpdatedColumns + CreatedAt] - 1] = now;
-	row->tts_isnull[attno[NumUpdatedColumns + CreatedAt] - 1] = false;
-	ExecStoreVirtualTuple(row);
-	if (!insert_row(w, row, false))
-		elog(ERROR, "a BEFORE INSERT trigger on user_upsert.users skipped a row user_upsert wrote");
-	if (!slot_row_tokens(row, written))
-		elog(ERROR, "users has a column user_upsert cannot spell");
-	bool isnull;
-	*user_id = uuid_text(DatumGetUUIDP(slot_getattr(row, attno[NumUpdatedColumns + UserId], &isnull)));
 	end_row_writes(w);
 	ExecDropSingleTupleTableSlot(row);
 	table_close(rel, NoLock);
 	return true;
 }
 
+bool
+insert_user(const core::WritePlan &plan, core::TokenSpan *written, char **user_id) {
+	pg_uuid_t id =
+	    plan.user_id ? *DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(plan.user_id))) : random_uuid();
+	const core::WritePlan *plans[1] = {&plan};
+	pg_uuid_t stored;
+	if (!insert_users(plans, &id, 1, written, &stored))
+		return false;
+	*user_id = uuid_text(&stored);
+	return true;
+}
+
 int64
-insert_identities(const char *const *kinds, const char *const *values, uint32 n, const char *user_id,
+insert_identities(const char *const *kinds, const char *const *values, const char *const *user_ids, uint32 n,
                   Datum created_at, bool created_at_null) {
 	Relation rel = table_open(identities_relation(), RowExclusiveLock);
 	AttrNumber attno[NumIdentityColumns];
@@ -904,17 +929,14 @@ insert_identities(const char *const *kinds, const char *const *values, uint32 n,
 		return -1;
 	}
 	RowWrites w = begin_row_writes(rel, CMD_INSERT, attno, NumIdentityColumns, true);
-	TupleDesc desc = RelationGetDescr(rel);
 	TupleTableSlot *row = table_slot_create(rel, nullptr);
-	Datum user = DirectFunctionCall1(uuid_in, CStringGetDatum(user_id));
 	Datum created = created_at_null ? TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()) : created_at;
+	Datum user = (Datum) 0;
 	int64 inserted = 0;
 	for (uint32 i = 0; i < n; i++) {
-		ExecClearTuple(row);
-		for (int a = 0; a < desc->natts; a++) {
-			row->tts_values[a] = (Datum) 0;
-			row->tts_isnull[a] = true;
-		}
+		if (i == 0 || strcmp(user_ids[i], user_ids[i - 1]) != 0)
+			user = DirectFunctionCall1(uuid_in, CStringGetDatum(user_ids[i]));
+		clear_row(row);
 		const Datum column_values[NumIdentityColumns] = {CStringGetTextDatum(kinds[i]), CStringGetTextDatum(values[i]),
 		                                                 user, created};
 		for (int c = 0; c < NumIdentityColumns; c++) {
@@ -954,9 +976,23 @@ write_chunk(void *arg) {
 	ChunkWrites *w = static_cast<ChunkWrites *>(arg);
 	Datum args[11];
 	if (w->ninserts > 0) {
-		row_arrays(w->inserts, w->insert_ids, w->ninserts, args);
-		execute(Statement::BulkInsertUsers, args, nullptr, SPI_OK_INSERT_RETURNING);
-		take_written_rows(w->inserts, w->insert_ids, w->ninserts);
+		const core::WritePlan **plans =
+		    static_cast<const core::WritePlan **>(palloc(sizeof(core::WritePlan *) * w->ninserts));
+		core::TokenSpan *written = static_cast<core::TokenSpan *>(palloc(sizeof(core::TokenSpan) * w->ninserts));
+		pg_uuid_t *stored = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t) * w->ninserts));
+		for (uint32 i = 0; i < w->ninserts; i++)
+			plans[i] = &w->inserts[i]->plan;
+		if (insert_users(plans, w->insert_ids, w->ninserts, written, stored)) {
+			for (uint32 i = 0; i < w->ninserts; i++) {
+				if (memcmp(&stored[i], &w->insert_ids[i], UUID_LEN) != 0)
+					elog(ERROR, "user_upsert_many wrote users row %s it did not plan", uuid_text(&stored[i]));
+				w->inserts[i]->written_row = written[i];
+			}
+		} else {
+			row_arrays(w->inserts, w->insert_ids, w->ninserts, args);
+			execute(Statement::BulkInsertUsers, args, nullptr, SPI_OK_INSERT_RETURNING);
+			take_written_rows(w->inserts, w->insert_ids, w->ninserts);
+		}
 	}
 	if (w->nupdates > 0) {
 		const core::WritePlan **plans =
@@ -969,10 +1005,14 @@ write_chunk(void *arg) {
 			w->updates[i]->written_row = written[i];
 	}
 	if (w->nlinks > 0) {
-		Datum link_args[3] = {text_array(w->link_kinds, w->nlinks), text_array(w->link_values, w->nlinks),
-		                      text_array(w->link_users, w->nlinks)};
-		execute(Statement::BulkLinkIdentities, link_args, nullptr, SPI_OK_INSERT);
-		if (SPI_processed != w->nlinks) {
+		int64 inserted = insert_identities(w->link_kinds, w->link_values, w->link_users, w->nlinks, (Datum) 0, true);
+		if (inserted < 0) {
+			Datum link_args[3] = {text_array(w->link_kinds, w->nlinks), text_array(w->link_values, w->nlinks),
+			                      text_array(w->link_users, w->nlinks)};
+			execute(Statement::BulkLinkIdentities, link_args, nullptr, SPI_OK_INSERT);
+			inserted = static_cast<int64>(SPI_processed);
+		}
+		if (inserted != w->nlinks) {
 			link_race_detected = true;
 			ereport(ERROR, (errcode(ERRCODE_UU_IDENTITY_CONFLICT),
 			                errmsg("identity was linked to another user concurrently")));

@@ -58,22 +58,27 @@ void update_locked_users(const core::WritePlan *const *plans, const ItemPointerD
                          core::TokenSpan *written);
 
 /*
- * INSERTs the users row of `plan` (a new user; its id, or a random one)
- * through the executor's single-row path, as the SQL INSERT would (bulk.cpp):
- * the row as written comes back in `written`, its id in *user_id. False, with
- * nothing written, when the table has a column that SQL must fill (a default,
- * an identity or domain column the extension did not create) or a type the
- * extension does not spell: the caller runs the statement instead.
+ * INSERTs of the users rows of `plans` (new users) with the ids `ids`,
+ * through the executor's single-row path, as one SQL INSERT would (bulk.cpp):
+ * each row as written comes back in `written` and its id as stored (a BEFORE
+ * trigger may change it) in `stored_ids`. False, with nothing written, when
+ * the table has a column that SQL must fill (a default, an identity or
+ * domain column the extension did not create) or a type the extension does
+ * not spell: the caller runs the statement instead.
  */
+bool insert_users(const core::WritePlan *const *plans, const pg_uuid_t *ids, uint32 n, core::TokenSpan *written,
+                  pg_uuid_t *stored_ids);
+
+/* insert_users() of one new user, its id the plan's or a random one; *user_id the id as stored. */
 bool insert_user(const core::WritePlan &plan, core::TokenSpan *written, char **user_id);
 
 /*
  * INSERT ... ON CONFLICT DO NOTHING of the identities (kinds[i], values[i])
- * for user `user_id`, created at `created_at` (now() when null), through the
- * executor's single-row path; returns how many rows it inserted, or -1, with
- * nothing written, when the table has a column SQL must fill.
+ * for the users user_ids[i], created at `created_at` (now() when null),
+ * through the executor's single-row path; returns how many rows it inserted,
+ * or -1, with nothing written, when the table has a column SQL must fill.
  */
-int64 insert_identities(const char *const *kinds, const char *const *values, uint32 n, const char *user_id,
+int64 insert_identities(const char *const *kinds, const char *const *values, const char *const *user_ids, uint32 n,
                         Datum created_at, bool created_at_null);
 
 /* The answer with "ordinal" added. */

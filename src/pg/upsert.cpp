@@ -594,7 +594,10 @@ link_identities(const core::WritePlan &plan, const char *user_id) {
 void
 link_identity_rows(const char *const *kinds, const char *const *values, uint32 n, const char *user_id,
                    Datum created_at, bool created_at_null) {
-	int64 inserted = insert_identities(kinds, values, n, user_id, created_at, created_at_null);
+	const char **user_ids = static_cast<const char **>(palloc(sizeof(char *) * Max(n, 1)));
+	for (uint32 i = 0; i < n; i++)
+		user_ids[i] = user_id;
+	int64 inserted = insert_identities(kinds, values, user_ids, n, created_at, created_at_null);
 	if (inserted < 0) {
 		Datum args[4] = {text_array(kinds, n), text_array(values, n), CStringGetTextDatum(user_id), created_at};
 		const char nulls[5] = {' ', ' ', ' ', created_at_null ? 'n' : ' ', '\0'};
