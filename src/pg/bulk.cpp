@@ -4,10 +4,10 @@
  *	  together under the same lock-order protocol as one call (locking.cpp):
  *	  the chunk's identity locks in key order, one lookup of every identity,
  *	  a SKIP LOCKED row lock of every owner row (direct_lock_user_versions(),
- *	  from the version the lookup read), then one INSERT of the new users,
- *	  the changed rows written one by one through the executor's
- *	  single-row update (as logical replication applies rows) and one INSERT
- *	  of the new links.
+ *	  from the version the lookup read), then the new users, the changed
+ *	  rows and the new links written one by one through the executor's
+ *	  single-row paths (as logical replication applies rows), one
+ *	  statement's worth of triggers per table and chunk.
  *
  *	  Only what the set-based path decides exactly as user_upsert() would is
  *	  decided here; every other element is left "deferred" for the
@@ -23,9 +23,9 @@
  *	  a constraint), the chunk's writes are rolled back and all of its
  *	  elements are deferred.
  *
- *	  The executor's single-row writes live here too, for user_upsert() as
- *	  well: the update of a locked users row, the insert of a new user and of
- *	  identity links (with ON CONFLICT DO NOTHING as ExecInsert() does it).
+ *	  The executor's single-row writes serve user_upsert() as well: the
+ *	  update of locked users rows, the insert of new users and of identity
+ *	  links (with ON CONFLICT DO NOTHING as ExecInsert() does it).
  *	  They skip the statement's parse, plan, executor start and to_jsonb()
  *	  of the row, and keep what the statement does for the application:
  *	  privileges, triggers with transition tables, constraints, generated
