@@ -812,7 +812,8 @@ insert_row(RowWrites &w, TupleTableSlot *row, bool do_nothing) {
 
 /*
  * True when an INSERT that names only the columns `cols` would put NULL in
- * every other column, with nothing to compute or check: no default, no
+ * every other column, or compute it as a stored generated column (which
+ * insert_row() does), with nothing else to fill or check: no default, no
  * identity column, no domain type. A table its owner has given such a column
  * is written by the SQL statement instead.
  */
@@ -821,7 +822,8 @@ others_are_plain_nulls(Relation rel, const AttrNumber *cols, int ncols) {
 	TupleDesc desc = RelationGetDescr(rel);
 	for (int i = 0; i < desc->natts; i++) {
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		if (att->attisdropped || std::find(cols, cols + ncols, i + 1) != cols + ncols)
+		if (att->attisdropped || att->attgenerated == ATTRIBUTE_GENERATED_STORED ||
+		    std::find(cols, cols + ncols, i + 1) != cols + ncols)
 			continue;
 		if (att->atthasdef || att->attidentity != '\0' || get_typtype(att->atttypid) == TYPTYPE_DOMAIN)
 			return false;
