@@ -866,7 +866,7 @@ insert_users(const core::WritePlan *const *plans, const pg_uuid_t *ids, uint32 n
 		attno[c] = updated_column(rel, c);
 	for (int c = 0; c < NumInsertedColumns; c++)
 		attno[NumUpdatedColumns + c] = column_attno(rel, kInsertedColumns[c], inserted_attnos[c]);
-	if (!users_columns_convertible() || !others_are_plain_nulls(rel, attno, lengthof(attno))) {
+	if (!columns_convertible(RelationGetDescr(rel)) || !others_are_plain_nulls(rel, attno, lengthof(attno))) {
 		table_close(rel, NoLock);
 		return false;
 	}

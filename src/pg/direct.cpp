@@ -1165,14 +1165,19 @@ is_user_upsert_table(Oid relid) {
 }
 
 bool
+columns_convertible(TupleDesc desc) {
+	for (int i = 0; i < desc->natts; i++) {
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		if (!att->attisdropped && !is_convertible_type(att->atttypid))
+			return false;
+	}
+	return true;
+}
+
+bool
 users_columns_convertible() {
 	Relation users = table_open(current_catalogue().users_by_id.heap, AccessShareLock);
-	TupleDesc desc = RelationGetDescr(users);
-	bool convertible = true;
-	for (int i = 0; i < desc->natts && convertible; i++) {
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		convertible = att->attisdropped || is_convertible_type(att->atttypid);
-	}
+	bool convertible = columns_convertible(RelationGetDescr(users));
 	table_close(users, NoLock);
 	return convertible;
 }

@@ -195,7 +195,8 @@ bool is_user_upsert_table(Oid relid);
 void refuse_row_security(Relation heap);
 [[noreturn]] void refuse_row_security_of(const char *table);
 
-/* Every column of users is of a type composite_row_tokens() converts. */
+/* Every column of users (of the table described by `desc`) is of a type composite_row_tokens() converts. */
 bool users_columns_convertible();
+bool columns_convertible(TupleDesc desc);
 
 } // namespace uu::pg
