@@ -142,6 +142,14 @@ SELECT given, pg_temp.apply_with_id(id) AS outcome
   FROM (VALUES ('empty', ''), ('256 bytes', repeat('k', 256)), ('a newline', E'msg\n1')) AS v(given, id);
 SELECT count(*) AS badid_users FROM user_upsert.identities WHERE value = 'clerk:user_badid';
 SELECT pg_temp.apply_with_id(repeat('k', 255)) AS id_of_255_bytes;
+-- a user.deleted whose data says the user is not deleted contradicts itself:
+-- refused (22023), nothing erased, nothing recorded
+SELECT user_upsert.user_upsert('{"external": {"clerk": "user_kept"}, "username": "kept"}')->>'action' AS action;
+SELECT pg_temp.outcome($q$SELECT user_upsert.user_apply_event('{"type": "user.deleted", "timestamp": 1700000070000,
+    "data": {"id": "user_kept", "deleted": false}}', 'evt_not_deleted')$q$) AS outcome;
+SELECT u.username, u.deleted_at IS NULL AS live,
+       (SELECT count(*) FROM user_upsert.events WHERE event_id = 'evt_not_deleted') AS recorded
+  FROM user_upsert.users u JOIN user_upsert.identities i ON i.user_id = u.id WHERE i.value = 'clerk:user_kept';
 -- cleanup is bounded
 UPDATE user_upsert.events SET received_at = now() - interval '40 days' WHERE event_id IN ('evt_1', 'evt_2', 'evt_3');
 SELECT user_upsert.events_cleanup('30 days', 2) AS removed, user_upsert.events_cleanup() AS removed_next;

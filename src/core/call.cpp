@@ -237,6 +237,10 @@ plan_event(TokenSpan tokens, Allocator &allocator) {
 		plan.timestamp = *t;
 	}
 	if (type->text() == "user.deleted") {
+		/* Clerk sends "deleted": true; anything else contradicts the type, and erasing is not undone. */
+		if (const Json *deleted = data->find("deleted"); deleted && !(deleted->is_bool() && deleted->as_bool()))
+			throw_invalid("data.deleted", "event \"data.deleted\" must be true in a user.deleted event",
+			              "Clerk's user.deleted data is {\"id\", \"deleted\": true}; nothing was erased.");
 		plan.kind = EventKind::Delete;
 		return plan;
 	}

@@ -226,3 +226,22 @@ BOOST_AUTO_TEST_CASE(event_id_is_a_ledger_key_or_refused_naming_it) {
 		BOOST_TEST(!e->detail.empty());
 	}
 }
+
+BOOST_AUTO_TEST_CASE(user_deleted_event_must_say_deleted_true) {
+	using uu::test::capture;
+	Arena arena;
+	Allocator a = arena.allocator();
+	auto plan = [&](const char *data) {
+		std::string event = std::string(R"({"type": "user.deleted", "timestamp": 1700000000000, "data": )") + data + "}";
+		return uu::core::plan_event(tokens_of(J(event), arena), a);
+	};
+	for (const char *data : {R"({"id": "user_1", "deleted": true, "object": "user"})", R"({"id": "user_1"})"})
+		BOOST_TEST((plan(data).kind == uu::core::EventKind::Delete), data);
+	for (const char *data : {R"({"id": "user_1", "deleted": false})", R"({"id": "user_1", "deleted": null})",
+	                         R"({"id": "user_1", "deleted": "true"})", R"({"id": "user_1", "deleted": 1})"}) {
+		auto e = capture([&] { plan(data); });
+		BOOST_REQUIRE(e.has_value());
+		BOOST_TEST((e->code == uu::core::Error::Code::InvalidParameter));
+		BOOST_TEST(e->field == "data.deleted", data);
+	}
+}
