@@ -116,6 +116,24 @@ SELECT r->>'action' AS action, r->'user'->>'username' AS username
     "data": {"id": "user_early_delete", "username": "ghost", "updated_at": 1700000000000}}', 'evt_8') r;
 SELECT count(*) AS users_of_early_delete, count(*) FILTER (WHERE u.deleted_at IS NULL) AS live
   FROM user_upsert.users u JOIN user_upsert.identities i ON i.user_id = u.id WHERE i.value = 'clerk:user_early_delete';
+-- user.deleted erases the rows merged into the user too: no tombstone keeps
+-- the person's email, names, avatar or attrs
+SELECT user_upsert.user_upsert('{"wallets": ["0x6666666666666666666666666666666666666666"],
+    "email": "pii@example.com", "display_name": "PII Name", "avatar_url": "https://example.com/a.png",
+    "attrs": {"k": 1}}')->>'action' AS action;
+SELECT user_upsert.user_apply_event('{"type": "user.created", "timestamp": 1700000000000,
+    "data": {"id": "user_pii", "username": "pii", "updated_at": 1700000000000}}')->>'action' AS action;
+SELECT user_upsert.user_apply_event('{"type": "user.updated", "timestamp": 1700000000001,
+    "data": {"id": "user_pii", "updated_at": 1700000000001, "web3_wallets": [{"id": "idn_w",
+      "web3_wallet": "0x6666666666666666666666666666666666666666", "verification": {"status": "verified"}}]}}')->>'action' AS action;
+SELECT user_upsert.user_apply_event('{"type": "user.deleted", "timestamp": 1700000100000,
+    "data": {"id": "user_pii", "deleted": true}}')->>'action' AS action;
+SELECT u.merged_into IS NOT NULL AS tombstone, u.deleted_at IS NOT NULL AS deleted,
+       u.email, u.username, u.display_name, u.avatar_url, u.attrs
+  FROM user_upsert.users u
+ WHERE u.id = (SELECT user_id FROM user_upsert.identities WHERE kind = 'external' AND value = 'clerk:user_pii')
+    OR u.merged_into = (SELECT user_id FROM user_upsert.identities WHERE kind = 'external' AND value = 'clerk:user_pii')
+ ORDER BY 1;
 -- the freed fid and wallet go to a new user
 SELECT user_upsert.user_upsert('{"fid": 77, "wallets": ["11111111111111111111111111111111"]}')->>'action' AS freed;
 SELECT event_id, type, result->>'action' AS action FROM user_upsert.events ORDER BY event_id;

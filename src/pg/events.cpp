@@ -114,6 +114,7 @@ erase_user(void *arg) {
 	execute(Statement::EraseUser, args, nulls, SPI_OK_UPDATE_RETURNING);
 	bool isnull;
 	e->row = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	execute(Statement::EraseMerged, &id, " ", SPI_OK_UPDATE);
 }
 
 /* A user holding only external identity clerk:<clerk_id>, made by user_upsert() (or the one a concurrent call made). */

@@ -143,6 +143,18 @@ constexpr StatementText kStatements[] = {
      "   AND i.kind OPERATOR(pg_catalog.<>) 'external'::pg_catalog.text",
      1,
      {TEXTOID}},
+    /* EraseMerged($1 id) */
+    {Statement::EraseMerged, "WITH RECURSIVE merged(id) AS ("
+     "    SELECT t.id FROM user_upsert.users t WHERE t.merged_into OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
+     "  UNION "
+     "    SELECT t.id FROM user_upsert.users t JOIN merged m ON t.merged_into OPERATOR(pg_catalog.=) m.id) "
+     "UPDATE user_upsert.users AS u SET email = NULL, username = NULL, display_name = NULL, avatar_url = NULL, "
+     "       attrs = '{}'::pg_catalog.jsonb, updated_at = pg_catalog.now(), version = u.version OPERATOR(pg_catalog.+) 1 "
+     "  FROM merged m WHERE u.id OPERATOR(pg_catalog.=) m.id "
+     "   AND (u.email IS NOT NULL OR u.username IS NOT NULL OR u.display_name IS NOT NULL OR u.avatar_url IS NOT NULL "
+     "        OR u.attrs OPERATOR(pg_catalog.<>) '{}'::pg_catalog.jsonb)",
+     1,
+     {TEXTOID}},
     /*
      * MirrorOwner($1 fid, $2 primary_address, $3 agent_id): rows a multi-row
      * INSERT wrote before this one have their identities linked only by the

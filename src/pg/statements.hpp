@@ -33,6 +33,7 @@ enum class Statement {
 	LedgerRecord,    /* record a webhook event's result */
 	EraseUser,       /* user.deleted: personal fields erased, mirrors freed, deleted_at set */
 	UnlinkFreeable,  /* user.deleted: every identity but the external ones */
+	EraseMerged,     /* user.deleted: the personal fields of the rows merged into the user, through chains */
 	MirrorOwner,     /* a user whose fid, primary_address or agent_id column holds one of these values */
 	WaitForIdentityRows, /* FOR UPDATE on a user's identities rows, waiting */
 	BulkInsertUsers,     /* InsertUser for many rows, ids given, rows returned as composites */
