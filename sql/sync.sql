@@ -160,6 +160,13 @@ SELECT given, pg_temp.apply_with_id(id) AS outcome
   FROM (VALUES ('empty', ''), ('256 bytes', repeat('k', 256)), ('a newline', E'msg\n1')) AS v(given, id);
 SELECT count(*) AS badid_users FROM user_upsert.identities WHERE value = 'clerk:user_badid';
 SELECT pg_temp.apply_with_id(repeat('k', 255)) AS id_of_255_bytes;
+-- an event_id the ledger holds for another event (another type, or another
+-- Clerk user) is refused (22023), not answered "duplicate" and dropped
+SELECT pg_temp.outcome($q$SELECT user_upsert.user_apply_event('{"type": "user.deleted", "timestamp": 1700000090000,
+    "data": {"id": "user_other", "deleted": true}}', 'evt_1')$q$) AS another_type;
+SELECT pg_temp.outcome($q$SELECT user_upsert.user_apply_event('{"type": "user.created", "timestamp": 1700000010000,
+    "data": {"id": "user_other", "username": "other"}}', 'evt_1')$q$) AS another_user;
+SELECT count(*) AS users_of_user_other FROM user_upsert.identities WHERE value = 'clerk:user_other';
 -- a user.deleted whose data says the user is not deleted contradicts itself:
 -- refused (22023), nothing erased, nothing recorded
 SELECT user_upsert.user_upsert('{"external": {"clerk": "user_kept"}, "username": "kept"}')->>'action' AS action;

@@ -266,6 +266,24 @@ check_event_id(std::string_view event_id) {
 			              "\"event_id\" has a control character at byte " + std::to_string(i + 1) + ".");
 }
 
+void
+check_redelivery(std::string_view event_id, std::string_view recorded_type, const char *recorded_subject,
+                 const EventPlan &event) {
+	bool same_subject = !recorded_subject || !event.clerk_id || std::string_view(recorded_subject) == event.clerk_id;
+	if (recorded_type == event.type && same_subject)
+		return;
+	auto spelled = [](std::string_view type, const char *subject) {
+		std::string s = "a " + escape_for_message(type) + " event";
+		if (subject)
+			s += " of Clerk user " + escape_for_message(subject);
+		return s;
+	};
+	throw_invalid("event_id", "event_id \"" + escape_for_message(event_id) + "\" was recorded for another event",
+	              "The ledger holds " + spelled(recorded_type, recorded_subject) + " under this id; this is " +
+	                  spelled(event.type, event.clerk_id) + ".",
+	              "Pass each delivery's own id (the svix-id header): a redelivery sends the same event.");
+}
+
 TokenSpan
 event_answer(const char *action, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
              const char *reason, Allocator &allocator) {

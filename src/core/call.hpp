@@ -128,6 +128,15 @@ EventPlan plan_event(TokenSpan event, Allocator &allocator);
 constexpr std::size_t kMaxEventIdBytes = 255;
 void check_event_id(std::string_view event_id);
 
+/*
+ * A delivery whose event_id the ledger already holds is a redelivery only
+ * when it is the same kind of event about the same Clerk user as the one
+ * recorded (`recorded_subject`: the Clerk id of its answer's user, nullptr
+ * when it answered none); otherwise 22023, before anything is applied.
+ */
+void check_redelivery(std::string_view event_id, std::string_view recorded_type, const char *recorded_subject,
+                      const EventPlan &event);
+
 /* {"action": action[, "user": document][, "reason": reason]}; row.count == 0 means no user. */
 TokenSpan event_answer(const char *action, TokenSpan row, std::uint32_t nidentities, const IdentityRef *identities,
                        const char *reason, Allocator &allocator);

@@ -235,8 +235,16 @@ run_apply_event(Jsonb *event_jsonb, const char *event_id) {
 		Datum arg = CStringGetTextDatum(event_id);
 		execute(Statement::LedgerFind, &arg, " ", SPI_OK_SELECT);
 		if (SPI_processed == 1) {
+			HeapTuple row = SPI_tuptable->vals[0];
+			TupleDesc desc = SPI_tuptable->tupdesc;
+			char *recorded_type = SPI_getvalue(row, desc, 2);
+			char *recorded_subject = SPI_getvalue(row, desc, 3);
+			(void) cxx_phase("user_apply_event()", [&] {
+				core::check_redelivery(event_id, recorded_type, recorded_subject, event);
+				return true;
+			});
 			bool isnull;
-			Jsonb *first = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			Jsonb *first = DatumGetJsonbPCopy(SPI_getbinval(row, desc, 1, &isnull));
 			core::TokenSpan first_tokens = jsonb_to_tokens(first);
 			core::TokenSpan answer = cxx_phase("user_apply_event()",
 			                                   [&] { return core::duplicate_answer(first_tokens, allocator); });

@@ -123,7 +123,9 @@ constexpr StatementText kStatements[] = {
      1,
      {TEXTOID}},
     /* LedgerFind($1 event_id) */
-    {Statement::LedgerFind, "SELECT e.result FROM user_upsert.events e WHERE e.event_id OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+    {Statement::LedgerFind, "SELECT e.result, e.type, "
+     "       e.result OPERATOR(pg_catalog.->) 'user' OPERATOR(pg_catalog.->) 'external' OPERATOR(pg_catalog.->>) 'clerk' "
+     "  FROM user_upsert.events e WHERE e.event_id OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
     /* LedgerRecord($1 event_id, $2 type, $3 result) */
     {Statement::LedgerRecord, "INSERT INTO user_upsert.events (event_id, type, result, received_at) VALUES ($1, $2, $3, pg_catalog.now()) "
      "    ON CONFLICT (event_id) DO NOTHING",

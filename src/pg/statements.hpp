@@ -29,7 +29,7 @@ enum class Statement {
 	AdoptCreatedAt,  /* a re-inserted identity keeps the created_at it is given */
 	SetMirrors,      /* fid, agent_id, primary_address of a user after a direct identity write */
 	TouchUser,       /* a new version of a user's row whose identities changed but not its columns */
-	LedgerFind,      /* the recorded result of a webhook event */
+	LedgerFind,      /* the recorded result of a webhook event, its type and the Clerk id of its user */
 	LedgerRecord,    /* record a webhook event's result */
 	EraseUser,       /* user.deleted: personal fields erased, mirrors freed, deleted_at set */
 	UnlinkFreeable,  /* user.deleted: every identity but the external ones */

@@ -245,3 +245,35 @@ BOOST_AUTO_TEST_CASE(user_deleted_event_must_say_deleted_true) {
 		BOOST_TEST(e->field == "data.deleted", data);
 	}
 }
+
+BOOST_AUTO_TEST_CASE(redelivery_is_the_same_event_or_refused_naming_event_id) {
+	using uu::test::capture;
+	Arena arena;
+	Allocator a = arena.allocator();
+	auto event = [&](const char *text) { return uu::core::plan_event(tokens_of(J(text), arena), a); };
+	auto created_a = event(R"({"type": "user.created", "data": {"id": "user_a", "username": "a"}})");
+	auto created_a_changed = event(R"({"type": "user.created", "data": {"id": "user_a", "username": "b"}})");
+	auto deleted_b = event(R"({"type": "user.deleted", "data": {"id": "user_b", "deleted": true}})");
+	auto created_b = event(R"({"type": "user.created", "data": {"id": "user_b"}})");
+	auto ignored = event(R"({"type": "session.created", "data": {"id": "sess_1"}})");
+
+	for (const auto *redelivered : {&created_a, &created_a_changed})
+		BOOST_TEST(!capture([&] { uu::core::check_redelivery("evt_1", "user.created", "user_a", *redelivered); })
+		                .has_value());
+	BOOST_TEST(!capture([&] { uu::core::check_redelivery("evt_2", "session.created", nullptr, ignored); }).has_value());
+
+	struct Case {
+		const char *type;
+		const char *subject;
+		const uu::core::EventPlan *event;
+	};
+	for (const Case &c : {Case{"user.created", "user_a", &deleted_b}, Case{"user.created", "user_a", &created_b},
+	                      Case{"session.created", nullptr, &created_a}, Case{"user.deleted", "user_b", &ignored}}) {
+		auto e = capture([&] { uu::core::check_redelivery("evt_1", c.type, c.subject, *c.event); });
+		BOOST_REQUIRE(e.has_value());
+		BOOST_TEST((e->code == uu::core::Error::Code::InvalidParameter));
+		BOOST_TEST(e->field == "event_id");
+		BOOST_TEST(e->detail.find(c.type) != std::string::npos, e->detail);
+	}
+}
+
