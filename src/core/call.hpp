@@ -47,7 +47,7 @@ struct Lookup {
 	bool *identity_owner_deleted;
 	const char **identity_blocked; /* parallel; reason, or nullptr */
 	IdState id_state;
-	const char *id_owner; /* IdState::Live: the live user the id resolves to */
+	const char *id_owner; /* IdState::Live: the live user the id resolves to; IdState::Deleted: the deleted one */
 	std::uint32_t nowners;
 	OwnerRecord *owners; /* every distinct live owner, locked */
 };

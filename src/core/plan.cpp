@@ -384,8 +384,12 @@ plan_exact(const Payload &payload, const Config &config, const IdLookup &id,
 			            "Key (" + std::string(identity_kind_name(identities[i].kind)) + ", " + identities[i].value +
 			                ") is listed in user_upsert.blocked_identities: " + identity_owner[i].blocked + ".");
 
-	if (id.state == IdLookup::State::Deleted)
+	if (id.state == IdLookup::State::Deleted) {
+		if (!id.owner.empty() && id.owner != *payload.id)
+			conflict("id", "user " + *payload.id + " was merged into user " + id.owner + ", which is deleted",
+			         "A deleted user cannot be written by user_upsert().");
 		conflict("id", "user " + *payload.id + " is deleted", "A deleted user cannot be written by user_upsert().");
+	}
 	for (std::size_t i = 0; i < identities.size(); i++)
 		if (identity_owner[i].deleted)
 			conflict(identities[i].field, "identity belongs to a deleted user",

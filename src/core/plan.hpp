@@ -55,7 +55,7 @@ struct RowValues {
 struct IdLookup {
 	enum class State { Absent, NoRow, Live, Deleted };
 	State state = State::Absent;
-	std::string owner; /* Live: the live user the id resolves to (through merges) */
+	std::string owner; /* Live: the live user the id resolves to (through merges); Deleted: the deleted one */
 };
 
 /* What the glue found for one payload identity. */

@@ -733,6 +733,19 @@ BOOST_AUTO_TEST_CASE(deleted_owner_refused) {
 	CHECK_UU001(run(R"({"fid": 5, "username": "x"})", {}, IdLookup{}, core::Config{}, gone_fid), "fid");
 }
 
+BOOST_AUTO_TEST_CASE(deleted_id_names_the_deleted_user_it_was_merged_into) {
+	IdLookup merged_into_deleted = deleted_row();
+	merged_into_deleted.owner = U3;
+	std::optional<Error> e = capture([&] { (void) run(R"({"id": ")" + UD + R"("})", {}, merged_into_deleted); });
+	BOOST_REQUIRE(e.has_value());
+	BOOST_TEST(e->message == "user " + UD + " was merged into user " + U3 + ", which is deleted");
+	IdLookup deleted_itself = deleted_row();
+	deleted_itself.owner = UD;
+	e = capture([&] { (void) run(R"({"id": ")" + UD + R"("})", {}, deleted_itself); });
+	BOOST_REQUIRE(e.has_value());
+	BOOST_TEST(e->message == "user " + UD + " is deleted");
+}
+
 BOOST_AUTO_TEST_CASE(deleted_id_refused) {
 	for (const char *policy : {"merge", "fill", "keep"})
 		BOOST_TEST_CONTEXT(policy) {
