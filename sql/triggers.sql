@@ -137,6 +137,17 @@ SELECT pg_temp.try($$INSERT INTO user_upsert.users (primary_address, merged_into
        AS tombstone_with_wallet;
 SELECT pg_temp.try($$INSERT INTO user_upsert.users (id, merged_into) VALUES
                       ('00000000-0000-4000-8000-000000000077', '00000000-0000-4000-8000-000000000077')$$) AS tombstone_of_itself;
+-- tombstones merged into each other in one statement (a cycle no row closes
+-- alone) are refused too; a chain that ends at a live row is restored
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (id, merged_into) VALUES
+                      ('00000000-0000-4000-8000-000000000078', '00000000-0000-4000-8000-000000000079'),
+                      ('00000000-0000-4000-8000-000000000079', '00000000-0000-4000-8000-00000000007a'),
+                      ('00000000-0000-4000-8000-00000000007a', '00000000-0000-4000-8000-000000000078')$$) AS tombstone_cycle;
+SELECT pg_temp.try($$INSERT INTO user_upsert.users (id, merged_into) VALUES
+                      ('00000000-0000-4000-8000-000000000078', '00000000-0000-4000-8000-000000000079'),
+                      ('00000000-0000-4000-8000-000000000079', NULL)$$) AS tombstone_chain;
+SELECT count(*) AS cycle_problems FROM user_upsert.user_verify() WHERE problem = 'merge_chain_cycle';
+DELETE FROM user_upsert.users WHERE id = '00000000-0000-4000-8000-000000000079';
 SELECT label, fid, primary_address, version, merged_into FROM pg_temp.state WHERE label IN ('M1', 'M2');
 SELECT (user_upsert.user_upsert('{"wallets": ["0x7000000000000000000000000000000000000070"], "display_name": "m"}')
         ->'user'->>'fid') AS wallet_still_reaches_m1;

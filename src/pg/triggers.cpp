@@ -531,6 +531,14 @@ users_before_insert(TriggerData *trigger) {
 	if (merged_into && id && strcmp(merged_into, id) == 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("a user cannot be merged into itself"),
 		                errdetail("User %s has merged_into %s.", id, merged_into)));
+	/* Rows written earlier in this statement are read too: the one that closes a cycle sees the others. */
+	if (merged_into && id) {
+		Resolved survivor = resolve_user(merged_into, nullptr);
+		if (survivor.exists && strcmp(survivor.id, id) == 0)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("merged_into would make a merge cycle"),
+			                errdetail("User %s has merged_into %s, whose merge chain leads back to %s.", id,
+			                          merged_into, id)));
+	}
 	if (!merged_into) {
 		core::PayloadIdentity identities[3];
 		uint32 n;
