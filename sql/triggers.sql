@@ -41,6 +41,17 @@ SELECT * FROM pg_temp.links WHERE owner = 'C';
 SELECT pg_temp.try($$INSERT INTO user_upsert.users (fid) VALUES (1)$$);
 SET user_upsert.direct_conflict = 'merge';
 SELECT pg_temp.try($$INSERT INTO user_upsert.users (fid) VALUES (1)$$);
+-- its hint names what merges, not the setting that is already on and does not apply
+DO $$
+BEGIN
+  INSERT INTO user_upsert.users (fid) VALUES (1);
+EXCEPTION WHEN OTHERS THEN
+  DECLARE hint text;
+  BEGIN
+    GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+    RAISE NOTICE 'hint: %', hint;
+  END;
+END $$;
 RESET user_upsert.direct_conflict;
 SELECT pg_temp.try($$INSERT INTO user_upsert.users (primary_address) VALUES ('0xBAD')$$);
 SELECT pg_temp.try($$INSERT INTO user_upsert.users (agent_id) VALUES ('has space')$$);

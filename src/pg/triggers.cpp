@@ -147,6 +147,9 @@ owned_elsewhere(const core::PayloadIdentity &identity, const char *owner, bool d
 
 const char *const kMergeHint =
     "Use user_upsert(), or SET user_upsert.direct_conflict = 'merge' to merge the users.";
+const char *const kNewRowHint =
+    "Use user_upsert() or the users_upsert view, which merge: a direct INSERT of a new users row never does.";
+const char *const kDeletedOwnerHint = "A deleted user's identities cannot be merged.";
 
 /* The payload that links one identity to `user_id` through user_upsert(). */
 Jsonb *
@@ -462,7 +465,7 @@ check_user_identities(const char *user_id, const IdentityColumns &now, const Ide
 		if (rows.owner[i] && (!user_id || strcmp(rows.owner[i], user_id) != 0)) {
 			if (!may_merge || rows.deleted[i])
 				owned_elsewhere(identities[i], rows.owner[i], rows.deleted[i],
-				                may_merge ? "A deleted user's identities cannot be merged." : kMergeHint);
+				                rows.deleted[i] ? kDeletedOwnerHint : user_id ? kMergeHint : kNewRowHint);
 			elsewhere++;
 		}
 		if (!rows.owner[i])
@@ -557,7 +560,7 @@ users_before_insert(TriggerData *trigger) {
 				                errdetail("User %s, written earlier in this statement, holds one of its fid, "
 				                          "primary_address or agent_id.",
 				                          SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
-				                errhint("%s", kMergeHint)));
+				                errhint("%s", kNewRowHint)));
 		}
 	}
 	return nu.tuple;
@@ -918,7 +921,7 @@ identities_before_insert(TriggerData *trigger) {
 	}
 	if (rows.owner[0]) {
 		if (guc_direct_conflict != DIRECT_CONFLICT_MERGE || rows.deleted[0])
-			owned_elsewhere(identity, rows.owner[0], rows.deleted[0], kMergeHint);
+			owned_elsewhere(identity, rows.owner[0], rows.deleted[0], rows.deleted[0] ? kDeletedOwnerHint : kMergeHint);
 		give_back_identity_locks(trigger_mark);
 		(void) run_upsert_in_trigger(link_payload(user_id, kind, value));
 		return nullptr; /* user_upsert() merged the owner into this user and linked the identity */
