@@ -117,6 +117,16 @@ SELECT pg_temp.label(survivor_id) AS survivor, pg_temp.label(merged_id) AS merge
 -- merge mode still refuses users holding different agents (A holds agent-c), and writes nothing
 SELECT pg_temp.try($$UPDATE user_upsert.users SET fid = 1 WHERE attrs->>'label' = 'B'$$);
 SELECT label, fid, agent_id, version FROM pg_temp.state WHERE label IN ('A', 'B');
+-- UPDATE identities SET value to a value another user owns: the row's old
+-- identity goes and the owner is merged into the row's user, which survives
+-- though it is the newer one
+SELECT user_upsert.user_upsert('{"wallets": ["0x00000000000000000000000000000000000000f1"], "attrs": {"label": "F"}}')->>'action';
+SELECT user_upsert.user_upsert('{"wallets": ["0x00000000000000000000000000000000000000f2"], "attrs": {"label": "G"}}')->>'action';
+UPDATE user_upsert.identities SET value = '0x00000000000000000000000000000000000000f1'
+ WHERE value = '0x00000000000000000000000000000000000000f2';
+SELECT label, primary_address, merged_into FROM pg_temp.state WHERE label IN ('F', 'G');
+SELECT * FROM pg_temp.links WHERE value LIKE '0x00000000000000000000000000000000000000f_';
+DELETE FROM user_upsert.users WHERE attrs->>'label' = 'G'; -- and its tombstone F; the audit row stays
 RESET user_upsert.direct_conflict;
 SELECT * FROM user_upsert.user_verify();
 

@@ -978,6 +978,7 @@ identities_before_update(TriggerData *trigger) {
 	if (same_identity && strcmp(user_id, old_user) == 0)
 		return tuple;
 
+	const LockMark trigger_mark = identity_locks_mark();
 	/* R for both users in uuid order, then I. */
 	const char *first = strcmp(old_user, user_id) <= 0 ? old_user : user_id;
 	const char *second = first == old_user ? user_id : old_user;
@@ -1002,9 +1003,26 @@ identities_before_update(TriggerData *trigger) {
 	core::PayloadIdentity identity{kind, value, "value"};
 	if (!same_identity) {
 		IdentityLookupRows rows = owners_of(&identity, 1);
-		if (rows.owner[0])
-			owned_elsewhere(identity, rows.owner[0], rows.deleted[0],
-			                "Delete the existing identity first, or use user_upsert().");
+		if (rows.owner[0]) {
+			bool another_live_owner = !rows.deleted[0] && strcmp(rows.owner[0], user_id) != 0;
+			if (!another_live_owner || guc_direct_conflict != DIRECT_CONFLICT_MERGE)
+				owned_elsewhere(identity, rows.owner[0], rows.deleted[0],
+				                rows.deleted[0]        ? kDeletedOwnerHint
+				                : another_live_owner ? kMergeHint
+				                                     : "Delete the existing identity first, or use user_upsert().");
+			/*
+			 * direct_conflict = merge: the row's old identity goes (its DELETE
+			 * trigger keeps the mirrors), then the new one is linked as an INSERT
+			 * would link it, merging its owner into the target. The UPDATE itself
+			 * writes nothing.
+			 */
+			Datum args[3] = {CStringGetTextDatum(old_kind), CStringGetTextDatum(old_value),
+			                 CStringGetTextDatum(old_user)};
+			execute(Statement::UnlinkIdentity, args, "   ", SPI_OK_DELETE);
+			give_back_identity_locks(trigger_mark);
+			(void) run_upsert_in_trigger(link_payload(user_id, kind, value));
+			return nullptr;
+		}
 	}
 	if (strcmp(user_id, old_user) != 0 || !same_identity) {
 		const char *held = held_value(target, kind, value);
