@@ -130,6 +130,12 @@ DELETE FROM user_upsert.users WHERE attrs->>'label' = 'G'; -- and its tombstone 
 RESET user_upsert.direct_conflict;
 SELECT * FROM user_upsert.user_verify();
 
+-- an identity's value changed in place is one write of its user: version + 1
+SELECT user_upsert.user_upsert('{"agent_id": "agent-r1", "fid": 80, "attrs": {"label": "R"}}')->'user'->>'version' AS version_before;
+UPDATE user_upsert.identities SET value = 'agent-r2' WHERE kind = 'agent' AND value = 'agent-r1';
+UPDATE user_upsert.identities SET value = '81' WHERE kind = 'fid' AND value = '80';
+SELECT label, fid, agent_id, version FROM pg_temp.state WHERE label = 'R';
+DELETE FROM user_upsert.users WHERE attrs->>'label' = 'R';
 -- Deleting a user deletes its identities and its tombstones; merge audit rows stay.
 DELETE FROM user_upsert.users WHERE attrs->>'label' = 'B';
 SELECT label FROM pg_temp.state;

@@ -1032,9 +1032,14 @@ identities_before_update(TriggerData *trigger) {
 			check_wallet_room(target, user_id, identity);
 	}
 
-	/* The source loses the old identity's mirror, the target gains the new one's. */
-	MirrorWrite from = current_mirrors(source, old_user);
-	write_user_after_identity_change(from, drop_mirror(from, old_kind, old_value));
+	/*
+	 * The source loses the old identity's mirror, the target gains the new
+	 * one's; a value changed in place is one write of its user (one version).
+	 */
+	if (strcmp(user_id, old_user) != 0) {
+		MirrorWrite from = current_mirrors(source, old_user);
+		write_user_after_identity_change(from, drop_mirror(from, old_kind, old_value));
+	}
 	if (strcmp(user_id, old_user) != 0 || !same_identity) {
 		core::OwnerRecord fresh{};
 		bool merged, deleted;
