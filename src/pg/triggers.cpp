@@ -900,12 +900,26 @@ identities_before_insert(TriggerData *trigger) {
 	const char *value = normalize(kind, raw, "value");
 
 	const LockMark trigger_mark = identity_locks_mark();
-	bool exists;
-	core::OwnerRecord user = lock_live_user(user_id, &exists, kind);
-	if (!exists)
-		return tuple; /* the foreign key reports it */
 	const char *kinds[1] = {kind};
 	const char *values[1] = {value};
+	bool exists;
+	core::OwnerRecord user = lock_live_user(user_id, &exists, kind);
+	if (!exists) {
+		/*
+		 * The user may be a row another transaction inserted and has not
+		 * committed, whose own links hold this identity's lock: wait for that
+		 * lock, give it back (rows are locked before identities), and look
+		 * again, so that its commit makes this a no-op instead of 23505.
+		 */
+		lock_pairs(kinds, values, 1);
+		give_back_identity_locks(trigger_mark);
+		user = lock_live_user(user_id, &exists, kind);
+		if (!exists) {
+			if (IsolationUsesXactSnapshot() && resolve_user(user_id, GetLatestSnapshot()).exists)
+				serialization_failure("the user of this identity");
+			return tuple; /* the foreign key reports it */
+		}
+	}
 	lock_pairs(kinds, values, 1);
 	core::PayloadIdentity identity{kind, value, "value"};
 	IdentityLookupRows rows = owners_of(&identity, 1);
