@@ -109,6 +109,13 @@ SELECT split_part(pg_temp.try('{"id": "00000000-0000-4000-8000-000000000001", "f
 SELECT user_upsert.user_upsert('{"wallets": ["0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359"], "agent_id": "agent-7"}')->>'action' AS merged;
 SELECT r->>'action' AS merged_id_action, r->'user'->>'id' = :'seven' AS answers_survivor
   FROM user_upsert.user_ensure(jsonb_build_object('id', :'eight')) r;
+-- ... on the hit path too: no lock, no transaction id
+BEGIN;
+SELECT user_upsert.user_ensure(jsonb_build_object('id', :'eight'))->'user'->>'id' = :'seven' AS hit_answers_survivor,
+       txid_current_if_assigned() IS NULL AS no_xid;
+SELECT count(*) AS locks_of_merged_id_hit FROM pg_locks
+ WHERE locktype IN ('advisory', 'tuple', 'transactionid') AND pid = pg_backend_pid();
+COMMIT;
 
 -- writes earlier in the same transaction and the same statement are seen
 BEGIN;

@@ -819,7 +819,15 @@ ensure_without_locks(core::TokenSpan tokens, const core::Config &config, const c
 		return false;
 	};
 	if (call.id) {
-		if (!live(direct_fetch_user(call.id, reader, owner)))
+		DirectFetch by_id = direct_fetch_user(call.id, reader, owner);
+		if (by_id == DirectFetch::Found && owner.merged) {
+			/* A tombstone's id reaches its survivor (DESIGN 4.2), still without locks. */
+			MergeChainEnd end = direct_follow_merges(&owner.uuid, reader);
+			if (!end.exists || end.deleted)
+				return nullptr;
+			by_id = direct_fetch_user(uuid_text(&end.live), reader, owner);
+		}
+		if (!live(by_id))
 			return nullptr;
 		owner_id = owner.id;
 	}
