@@ -196,6 +196,23 @@ BEGIN ATOMIC
       JOIN user_upsert.blocked_identities b ON b.kind OPERATOR(pg_catalog.=) i.kind
                                            AND b.value OPERATOR(pg_catalog.=) i.value
     UNION ALL
+    -- Only a load past the triggers writes these; the patterns accept every normalized value.
+    SELECT 'identity_not_normalized'::text, i.user_id,
+           pg_catalog.format('identity (%s, %s) is not in the normalized form of its kind', i.kind, i.value)
+      FROM user_upsert.identities i
+     WHERE NOT CASE
+           WHEN i.kind OPERATOR(pg_catalog.=) 'fid'::text THEN
+                i.value OPERATOR(pg_catalog.~) '^[1-9][0-9]{0,18}$'::text
+                AND (pg_catalog.length(i.value) OPERATOR(pg_catalog.<) 19
+                     OR i.value OPERATOR(pg_catalog.<=) '9223372036854775807'::text)
+           WHEN i.kind OPERATOR(pg_catalog.=) 'wallet'::text THEN
+                i.value OPERATOR(pg_catalog.~) '^(0x[0-9a-f]{40}|[1-9A-HJ-NP-Za-km-z]{32,44})$'::text
+           WHEN i.kind OPERATOR(pg_catalog.=) 'agent'::text THEN
+                i.value OPERATOR(pg_catalog.~) '^[A-Za-z0-9._:@/-]{1,128}$'::text
+           WHEN i.kind OPERATOR(pg_catalog.=) 'external'::text THEN
+                i.value OPERATOR(pg_catalog.~) '^[a-z0-9_-]{1,32}:[!-~]{1,255}$'::text
+           ELSE false END
+    UNION ALL
     SELECT 'too_many_wallets'::text, i.user_id,
            pg_catalog.format('%s wallets, user_upsert.max_wallets is %s', pg_catalog.count(*),
                              COALESCE(pg_catalog.current_setting('user_upsert.max_wallets', true), '50'))

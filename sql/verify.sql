@@ -54,6 +54,16 @@ UPDATE user_upsert.users SET merged_into = (SELECT id FROM user_upsert.users WHE
 SELECT * FROM pg_temp.problems();
 ROLLBACK;
 
+BEGIN;  -- values a load past the triggers left unnormalized, one per kind
+INSERT INTO user_upsert.identities (kind, value, user_id, created_at)
+  SELECT k, v, id, now() FROM user_upsert.users,
+         (VALUES ('wallet', '0xDBF03B407C01E7CD3CBEA99509D93F8DDDC8C6FB'), ('external', 'GitHub:dan'),
+                 ('fid', '007'), ('fid', '9223372036854775808'), ('agent', 'has space'),
+                 ('wallet', ' 0xdbf03b407c01e7cd3cbea99509d93f8dddc8c6fb')) AS bad(k, v)
+   WHERE attrs->>'label' = 'two';
+SELECT * FROM pg_temp.problems();
+ROLLBACK;
+
 BEGIN;
 INSERT INTO user_upsert.blocked_identities VALUES ('agent', 'a1', 'test block');
 UPDATE user_upsert.users SET version = 0 WHERE attrs->>'label' = 'two';
