@@ -460,19 +460,26 @@ jsonb_key_order(TupleDesc desc) {
 	return order;
 }
 
-/* A row's columns as to_jsonb() spells the row; false for a column type append_column() does not know. */
+/*
+ * A row's columns as to_jsonb() spells the row; false for a column type
+ * append_column() does not know. The keys are copies: the tokens outlive the
+ * slot and the relation, and a relcache reset may then free the descriptor.
+ */
 bool
 row_tokens(TupleDesc desc, const Datum *values, const bool *nulls, core::TokenSpan *out) {
 	TokenBuffer buf{};
 	buf.push(core::TokenType::ObjectBegin, nullptr, 0);
 	const int *order = jsonb_key_order(desc);
+	char *names = static_cast<char *>(palloc(static_cast<size_t>(Max(desc->natts, 1)) * NAMEDATALEN));
 	for (int k = 0; k < desc->natts; k++) {
 		int i = order[k];
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		if (att->attisdropped)
 			continue;
-		const char *name = NameStr(att->attname);
-		buf.push(core::TokenType::Key, name, static_cast<uint32>(strlen(name)));
+		char *name = names + static_cast<size_t>(k) * NAMEDATALEN;
+		size_t len = strlen(NameStr(att->attname));
+		memcpy(name, NameStr(att->attname), len + 1);
+		buf.push(core::TokenType::Key, name, static_cast<uint32>(len));
 		if (!append_column(buf, att->atttypid, values[i], nulls[i]))
 			return false;
 	}
