@@ -179,6 +179,12 @@ link_payload(const char *user_id, const char *kind, const char *value) {
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));
 }
 
+/* The hint of a refused identity: a deleted owner's cannot be merged whatever the setting. */
+const char *
+conflict_hint(bool owner_deleted, const char *otherwise) {
+	return owner_deleted ? kDeletedOwnerHint : otherwise;
+}
+
 bool
 run_lock_user_waiting(void *arg) {
 	execute(Statement::LockUserWaiting, static_cast<Datum *>(arg), " ", SPI_OK_SELECT);
@@ -271,6 +277,18 @@ void
 give_back_identity_locks(LockMark mark) {
 	announce_batch();
 	release_identities_since(mark);
+}
+
+/*
+ * direct_conflict = merge: (kind, value), owned by another live user, is
+ * linked to `user_id` by user_upsert() with that id, which merges the owner
+ * into it. The trigger's identity locks since `trigger_mark` are given back
+ * first: user_upsert() takes its own in key order.
+ */
+void
+link_merging_owner(LockMark trigger_mark, const char *user_id, const char *kind, const char *value) {
+	give_back_identity_locks(trigger_mark);
+	(void) run_upsert_in_trigger(link_payload(user_id, kind, value));
 }
 
 /* --- users ------------------------------------------------------------- */
@@ -465,7 +483,7 @@ check_user_identities(const char *user_id, const IdentityColumns &now, const Ide
 		if (rows.owner[i] && (!user_id || strcmp(rows.owner[i], user_id) != 0)) {
 			if (!may_merge || rows.deleted[i])
 				owned_elsewhere(identities[i], rows.owner[i], rows.deleted[i],
-				                rows.deleted[i] ? kDeletedOwnerHint : user_id ? kMergeHint : kNewRowHint);
+				                conflict_hint(rows.deleted[i], user_id ? kMergeHint : kNewRowHint));
 			elsewhere++;
 		}
 		if (!rows.owner[i])
@@ -935,10 +953,9 @@ identities_before_insert(TriggerData *trigger) {
 	}
 	if (rows.owner[0]) {
 		if (guc_direct_conflict != DIRECT_CONFLICT_MERGE || rows.deleted[0])
-			owned_elsewhere(identity, rows.owner[0], rows.deleted[0], rows.deleted[0] ? kDeletedOwnerHint : kMergeHint);
-		give_back_identity_locks(trigger_mark);
-		(void) run_upsert_in_trigger(link_payload(user_id, kind, value));
-		return nullptr; /* user_upsert() merged the owner into this user and linked the identity */
+			owned_elsewhere(identity, rows.owner[0], rows.deleted[0], conflict_hint(rows.deleted[0], kMergeHint));
+		link_merging_owner(trigger_mark, user_id, kind, value);
+		return nullptr; /* the INSERT itself writes nothing */
 	}
 	check_one_per_user(user, user_id, identity);
 	check_wallet_room(user, user_id, identity);
@@ -1021,20 +1038,14 @@ identities_before_update(TriggerData *trigger) {
 			bool another_live_owner = !rows.deleted[0] && strcmp(rows.owner[0], user_id) != 0;
 			if (!another_live_owner || guc_direct_conflict != DIRECT_CONFLICT_MERGE)
 				owned_elsewhere(identity, rows.owner[0], rows.deleted[0],
-				                rows.deleted[0]        ? kDeletedOwnerHint
-				                : another_live_owner ? kMergeHint
-				                                     : "Delete the existing identity first, or use user_upsert().");
-			/*
-			 * direct_conflict = merge: the row's old identity goes (its DELETE
-			 * trigger keeps the mirrors), then the new one is linked as an INSERT
-			 * would link it, merging its owner into the target. The UPDATE itself
-			 * writes nothing.
-			 */
+				                conflict_hint(rows.deleted[0],
+				                              another_live_owner ? kMergeHint
+				                                                 : "Delete the existing identity first, or use user_upsert()."));
+			/* The row's old identity goes first (its DELETE trigger keeps the mirrors); the UPDATE itself writes nothing. */
 			Datum args[3] = {CStringGetTextDatum(old_kind), CStringGetTextDatum(old_value),
 			                 CStringGetTextDatum(old_user)};
 			execute(Statement::UnlinkIdentity, args, "   ", SPI_OK_DELETE);
-			give_back_identity_locks(trigger_mark);
-			(void) run_upsert_in_trigger(link_payload(user_id, kind, value));
+			link_merging_owner(trigger_mark, user_id, kind, value);
 			return nullptr;
 		}
 	}
